@@ -1,0 +1,121 @@
+"""Domain events (DESIGN §4): an outbox written with the change, handled at least once.
+
+``emit()`` inserts a ``DomainEvent`` and, in the same transaction, enqueues one job per
+registered handler. A handler runs inside a transaction that also records ``HandledEvent``
+(unique per event and handler), so a retried or duplicated job has its effect once.
+
+Apps register handlers in their ``AppConfig.ready`` with ``@on("contract.signed")``; an app
+reacts to the events of apps to its right instead of importing them (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from throughline.core.actor import Actor
+from throughline.core.jobs import PermanentJobError, job
+from throughline.core.models import DomainEvent, HandledEvent
+
+logger = logging.getLogger(__name__)
+
+EVENT_NAMES = frozenset(
+    """
+    lead.captured lead.duplicate_merged lead.scored lead.assigned lead.first_response_sent
+    lead.sla_breached lead.qualified lead.nurtured lead.rejected lead.converted
+    deal.stage_changed deal.won deal.lost proposal.sent proposal.viewed proposal.commented
+    proposal.revised proposal.approved proposal.accepted contract.sent contract.viewed
+    contract.signed project.created milestone.completed milestone.accepted project.closed
+    invoice.issued invoice.sent invoice.viewed invoice.overdue payment.received invoice.paid
+    payment.failed payment.refunded webhook.delivery_failed integration.unhealthy
+    contact.created contact.updated contact.merged company.created company.updated
+    task.created task.completed activity.logged
+    """.split()
+)
+MAX_CHAIN_DEPTH = 8
+
+Handler = Callable[[DomainEvent], Any]
+_handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
+
+
+def handler_path(fn: Handler) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def on(*names: str) -> Callable[[Handler], Handler]:
+    """Register ``fn(event)`` for the named events (or ``"*"`` for every event)."""
+
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            if name != "*" and name not in EVENT_NAMES:
+                raise ValueError(f"Unknown event name {name!r}")
+            _handlers[name][handler_path(fn)] = fn
+        return fn
+
+    return register
+
+
+def handlers_for(name: str) -> dict[str, Handler]:
+    return {**_handlers.get("*", {}), **_handlers.get(name, {})}
+
+
+def emit(
+    actor: Actor,
+    name: str,
+    subject: models.Model | None = None,
+    *,
+    subject_type: str = "",
+    subject_id: str = "",
+    cause: DomainEvent | None = None,
+    **payload: Any,
+) -> DomainEvent:
+    """Record an event in the current transaction and enqueue its handlers with it."""
+    if name not in EVENT_NAMES:
+        raise ValueError(f"Unknown event name {name!r}")
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("emit() must run inside the transaction of the change it describes")
+    depth = (cause.depth + 1) if cause is not None else 0
+    if depth > MAX_CHAIN_DEPTH:
+        raise RuntimeError(f"Event chain deeper than {MAX_CHAIN_DEPTH}: {name}")
+    if subject is not None:
+        subject_type = subject_type or subject._meta.label_lower
+        subject_id = subject_id or str(subject.pk)
+    event = DomainEvent.objects.create(
+        name=name,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=payload,
+        actor=actor.user,
+        channel=actor.channel,
+        occurred_at=timezone.now(),
+        depth=depth,
+    )
+    for path in handlers_for(name):
+        handle_event.enqueue(event.id, path)
+    return event
+
+
+@job(queue_name="events", max_attempts=8)
+def handle_event(event_id: int, path: str) -> str:
+    """Run one handler for one event, once: the HandledEvent row commits with its effects."""
+    event = DomainEvent.objects.filter(id=event_id).first()
+    if event is None:
+        raise PermanentJobError(f"Event {event_id} no longer exists")
+    fn = handlers_for(event.name).get(path)
+    if fn is None:
+        raise PermanentJobError(f"No handler {path} for {event.name}")
+    try:
+        with transaction.atomic():
+            HandledEvent.objects.create(event=event, handler=path)
+            fn(event)
+    except IntegrityError:
+        if HandledEvent.objects.filter(event=event, handler=path).exists():
+            return "already handled"
+        raise
+    return "handled"

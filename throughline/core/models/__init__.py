@@ -1,0 +1,20 @@
+from throughline.core.models.api import ApiToken, IdempotencyRecord
+from throughline.core.models.audit import AuditChainHead, AuditEntry, Channel
+from throughline.core.models.events import DomainEvent, HandledEvent
+from throughline.core.models.jobs import ScheduleState, WorkerHeartbeat
+from throughline.core.models.organization import Organization
+from throughline.core.models.users import User
+
+__all__ = [
+    "ApiToken",
+    "AuditChainHead",
+    "Channel",
+    "AuditEntry",
+    "DomainEvent",
+    "HandledEvent",
+    "IdempotencyRecord",
+    "Organization",
+    "ScheduleState",
+    "User",
+    "WorkerHeartbeat",
+]
