@@ -87,4 +87,8 @@ def declared_permission(view: Callable) -> str | None:
         permission = getattr(candidate, PERMISSION_ATTR, None)
         if permission:
             return permission
+        # REST API views declare a table of permissions per action (api.permissions).
+        table = getattr(candidate, "required_permissions", None)
+        if table:
+            return ",".join(sorted(set(table.values())))
     return None
