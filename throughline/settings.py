@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     # Ours, in flow order (DESIGN §2).
     "throughline.core",
     "throughline.crm",
+    "throughline.messaging",
     "throughline.api",
 ]
 
@@ -230,6 +231,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = True

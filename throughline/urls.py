@@ -8,6 +8,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("throughline.core.urls")),
     path("crm/", include("throughline.crm.urls")),
+    path("u/", include("throughline.messaging.urls")),
     path("api/v1/", include("throughline.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

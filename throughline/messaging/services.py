@@ -1,0 +1,227 @@
+"""Queue, deliver and suppress e-mail. Every message is a durable row sent by a job."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.utils import make_msgid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from throughline.core import audit_log
+from throughline.core.actor import Actor
+from throughline.core.jobs import PermanentJobError, job
+from throughline.crm.models import Contact
+from throughline.crm.normalize import normalize_email
+from throughline.crm.services import has_consent
+from throughline.messaging.models import EmailTemplate, Kind, OutboundMessage, Suppression
+from throughline.messaging.rendering import render_email
+
+logger = logging.getLogger(__name__)
+MARKETING_CONSENT_PURPOSE = "marketing"
+
+
+def _domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+
+
+def suppression_for(email: str) -> Suppression | None:
+    try:
+        _, normalized = normalize_email(email)
+    except ValidationError:
+        return None
+    return Suppression.objects.filter(email_normalized=normalized).first()
+
+
+def _blocked_reason(to_email: str, kind: str, contact: Contact | None) -> str:
+    suppression = suppression_for(to_email)
+    if suppression is not None and (kind == Kind.MARKETING or suppression.blocks_transactional):
+        return f"address suppressed ({suppression.reason})"
+    if kind == Kind.MARKETING and (contact is None or not has_consent(contact, MARKETING_CONSENT_PURPOSE)):
+        return "no marketing consent on record"
+    return ""
+
+
+@transaction.atomic
+def queue_email(
+    actor: Actor,
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    contact: Contact | None = None,
+    kind: str = Kind.TRANSACTIONAL,
+    template_key: str = "",
+    source: str = "",
+    reply_to: str = "",
+    idempotency_key: str | None = None,
+) -> OutboundMessage:
+    """Record the message and enqueue its delivery in the caller's transaction.
+
+    With ``idempotency_key``, a second call returns the first message and sends nothing.
+    """
+    if idempotency_key:
+        existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    display, _ = normalize_email(to)
+    reason = _blocked_reason(display, kind, contact)
+    message = OutboundMessage.objects.create(
+        to_email=display,
+        contact=contact,
+        kind=kind,
+        template_key=template_key,
+        subject=subject[:300],
+        body_text=body_text,
+        body_html=body_html,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        reply_to=reply_to,
+        message_id=make_msgid(domain=_domain()),
+        status=OutboundMessage.Status.SUPPRESSED if reason else OutboundMessage.Status.QUEUED,
+        status_reason=reason,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
+    audit_log.record(
+        actor,
+        "email.suppressed" if reason else "email.queued",
+        message,
+        changes={"to": [None, display], "subject": [None, message.subject], "reason": [None, reason]},
+    )
+    if not reason:
+        deliver_message.enqueue(str(message.pk))
+    return message
+
+
+def queue_templated_email(
+    actor: Actor,
+    template_key: str,
+    *,
+    to: str,
+    context: dict[str, Any],
+    contact: Contact | None = None,
+    source: str = "",
+    idempotency_key: str | None = None,
+) -> OutboundMessage:
+    template = EmailTemplate.objects.filter(key=template_key).first()
+    if template is None:
+        raise ValidationError({"template": f"No e-mail template {template_key!r}."})
+    rendered = render_email(template.subject, template.body_text, template.body_html, context)
+    return queue_email(
+        actor,
+        to=to,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        contact=contact,
+        kind=template.kind,
+        template_key=template.key,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
+
+
+def unsubscribe_url(message: OutboundMessage) -> str:
+    return settings.BASE_URL + reverse("messaging:unsubscribe", args=[message.unsubscribe_token])
+
+
+def build_email(message: OutboundMessage, connection=None) -> EmailMultiAlternatives:
+    url = unsubscribe_url(message)
+    headers = {
+        "Message-ID": message.message_id,
+        # RFC 8058 one-click unsubscribe (and RFC 2369's list header it relies on).
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    if message.kind == Kind.MARKETING:
+        headers["Precedence"] = "bulk"
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers=headers,
+        connection=connection,
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    return email
+
+
+@job(queue_name="email", max_attempts=6)
+def deliver_message(message_id: str) -> str:
+    """Send one queued message. Idempotent: a sent message is never sent again."""
+    with transaction.atomic():
+        message = OutboundMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            raise PermanentJobError(f"Message {message_id} does not exist")
+        if message.status != OutboundMessage.Status.QUEUED:
+            return message.status
+        reason = _blocked_reason(message.to_email, message.kind, message.contact)
+        if reason:
+            message.status, message.status_reason = OutboundMessage.Status.SUPPRESSED, reason
+            message.save(update_fields=["status", "status_reason", "updated_at"])
+            return message.status
+        message.attempts += 1
+        message.save(update_fields=["attempts", "updated_at"])
+    try:
+        build_email(message, connection=get_connection(fail_silently=False)).send()
+    except smtplib.SMTPRecipientsRefused as exc:
+        _mark(message, OutboundMessage.Status.FAILED, f"recipient refused: {exc.recipients}")
+        raise PermanentJobError(f"Recipient refused for message {message_id}") from exc
+    except (smtplib.SMTPException, OSError):
+        logger.warning("Sending message %s failed; will retry", message_id)
+        raise
+    _mark(message, OutboundMessage.Status.SENT, "")
+    return "sent"
+
+
+def _mark(message: OutboundMessage, status: str, reason: str) -> None:
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=status,
+        status_reason=reason[:300],
+        sent_at=timezone.now() if status == OutboundMessage.Status.SENT else None,
+        updated_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def suppress(actor: Actor, email: str, reason: str, note: str = "") -> Suppression:
+    _, normalized = normalize_email(email)
+    suppression, created = Suppression.objects.get_or_create(
+        email_normalized=normalized, defaults={"reason": reason, "note": note[:300]}
+    )
+    if created:
+        audit_log.record(
+            actor, "email.suppressed_address", suppression, changes={"reason": [None, reason]}
+        )
+    return suppression
+
+
+@transaction.atomic
+def unsubscribe(actor: Actor, token: str) -> OutboundMessage | None:
+    message = OutboundMessage.objects.filter(unsubscribe_token=token).select_related("contact").first()
+    if message is None:
+        return None
+    suppress(actor, message.to_email, Suppression.Reason.UNSUBSCRIBED, note=f"via message {message.pk}")
+    if message.contact is not None:
+        from throughline.crm.services import record_consent
+
+        record_consent(
+            actor,
+            message.contact,
+            purpose=MARKETING_CONSENT_PURPOSE,
+            granted=False,
+            wording_version="unsubscribe-link",
+            wording="Unsubscribed with the link in an e-mail.",
+            source="unsubscribe",
+        )
+    return message
