@@ -1,8 +1,7 @@
+import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-
-import pytest
 
 from throughline.core.audit_log import verify_chain
 from throughline.core.models import AuditEntry
@@ -11,7 +10,9 @@ from throughline.crm import services
 
 def test_every_write_is_audited_with_field_changes(actor):
     # given / when
-    contact = services.create_contact(actor, first_name="ada", last_name="LOVELACE", email="Ada@Example.com")
+    contact = services.create_contact(
+        actor, first_name="ada", last_name="LOVELACE", email="Ada@Example.com"
+    )
     services.update_contact(actor, contact, phone="020 7946 0958")
     # then
     entries = list(AuditEntry.objects.filter(object_id=str(contact.pk)).order_by("seq"))

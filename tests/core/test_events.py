@@ -31,7 +31,9 @@ def test_event_and_its_jobs_are_written_with_the_change(actor, task_on_contact_c
     event = DomainEvent.objects.get(name="contact.created")
     assert event.subject_id == str(contact.pk)
     assert event.actor == actor.user and event.channel == "ui"
-    assert DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event").count() == 1
+    assert (
+        DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event").count() == 1
+    )
 
 
 @pytest.mark.django_db

@@ -37,13 +37,17 @@ def test_after_downtime_a_missed_sweep_runs_once_late(only_core_sweeps):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         scheduler.tick()
-    enqueued_before = DBTaskResult.objects.filter(task_path__endswith="prune_idempotency_keys").count()
+    enqueued_before = DBTaskResult.objects.filter(
+        task_path__endswith="prune_idempotency_keys"
+    ).count()
 
     # The worker was stopped for two days: 48 hourly ticks were missed.
     with time_machine.travel(start + dt.timedelta(days=2), tick=False):
         assert "core.prune_idempotency_keys" in scheduler.tick()
         assert "core.prune_idempotency_keys" not in scheduler.tick()
-    enqueued_after = DBTaskResult.objects.filter(task_path__endswith="prune_idempotency_keys").count()
+    enqueued_after = DBTaskResult.objects.filter(
+        task_path__endswith="prune_idempotency_keys"
+    ).count()
     assert enqueued_after - enqueued_before == 1
     state = ScheduleState.objects.get(name="core.prune_idempotency_keys")
     assert state.last_lateness_seconds == pytest.approx(2 * 86400 - 3600, abs=1)

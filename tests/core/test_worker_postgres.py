@@ -31,8 +31,17 @@ def _start_worker(worker_id: str, tmp_path: Path) -> subprocess.Popen:
         "SECRET_KEY": "test-only",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "throughline", "worker", "--until-idle", "--interval", "0",
-         "--worker-id", worker_id],
+        [
+            sys.executable,
+            "-m",
+            "throughline",
+            "worker",
+            "--until-idle",
+            "--interval",
+            "0",
+            "--worker-id",
+            worker_id,
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -8,12 +8,18 @@ from throughline.messaging.models import EmailTemplate, Kind, OutboundMessage, S
 
 @pytest.fixture
 def contact(actor):
-    return crm.create_contact(actor, first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    return crm.create_contact(
+        actor, first_name="Ada", last_name="Lovelace", email="ada@example.com"
+    )
 
 
 def test_queued_email_is_delivered_to_a_real_smtp_server(actor, contact, smtp_server, run_jobs):
     message = services.queue_email(
-        actor, to=contact.email, subject="Hello", body_text="Plain body", body_html="<p>Rich</p>",
+        actor,
+        to=contact.email,
+        subject="Hello",
+        body_text="Plain body",
+        body_html="<p>Rich</p>",
         contact=contact,
     )
     assert message.status == OutboundMessage.Status.QUEUED
@@ -66,7 +72,11 @@ def test_marketing_needs_consent_and_honours_unsubscribe(actor, contact, smtp_se
     assert not crm.has_consent(contact, "marketing")
 
     later = services.queue_email(
-        actor, to=contact.email, subject="More news", body_text="x", contact=contact,
+        actor,
+        to=contact.email,
+        subject="More news",
+        body_text="x",
+        contact=contact,
         kind=Kind.MARKETING,
     )
     assert later.status == OutboundMessage.Status.SUPPRESSED
@@ -79,13 +89,19 @@ def test_marketing_needs_consent_and_honours_unsubscribe(actor, contact, smtp_se
 
 def test_templates_merge_fields_and_escape_html(actor, contact, smtp_server, run_jobs):
     EmailTemplate.objects.create(
-        key="ack", name="Acknowledgement", subject="Thanks, {{ contact.first_name }}",
+        key="ack",
+        name="Acknowledgement",
+        subject="Thanks, {{ contact.first_name }}",
         body_text="Hi {{ contact.first_name }}, {{ owner }} will call you.",
         body_html="<p>Hi {{ contact.first_name }}</p><script>alert(1)</script>",
     )
     contact = crm.update_contact(actor, contact, first_name="<b>Ada</b>")
     message = services.queue_templated_email(
-        actor, "ack", to=contact.email, context={"contact": contact, "owner": "Sam"}, contact=contact
+        actor,
+        "ack",
+        to=contact.email,
+        context={"contact": contact, "owner": "Sam"},
+        contact=contact,
     )
     assert message.subject == "Thanks, <b>Ada</b>"  # plain text: not HTML-escaped
     assert "Sam will call you" in message.body_text
@@ -94,8 +110,9 @@ def test_templates_merge_fields_and_escape_html(actor, contact, smtp_server, run
 
 
 def test_unreachable_smtp_server_is_retried_not_lost(actor, contact, settings, run_jobs):
-    from tests.conftest import free_port
     from django_tasks_db.models import DBTaskResult
+
+    from tests.conftest import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens

@@ -33,7 +33,11 @@ class Actor:
 
     @classmethod
     def from_request(cls, request: HttpRequest, channel: str = Channel.UI) -> Actor:
-        user = request.user if getattr(request, "user", None) and request.user.is_authenticated else None
+        user = (
+            request.user
+            if getattr(request, "user", None) and request.user.is_authenticated
+            else None
+        )
         return cls(
             user=user,
             channel=channel,

@@ -79,9 +79,7 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Field-level changes as ``{field: [before, after]}``."""
     keys = set(before) | set(after)
-    return {
-        k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)
-    }
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
 
 
 def record(

@@ -38,4 +38,6 @@ def readyz(request):
     fresh = worker_is_fresh()
     checks["worker"] = "ok" if fresh else "no recent heartbeat"
     ok &= fresh
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )

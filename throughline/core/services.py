@@ -16,7 +16,7 @@ from throughline.core.actor import Actor
 from throughline.core.models import ApiToken, Organization, User
 from throughline.core.roles import Role
 
-TOKEN_PREFIX = "tl_"
+TOKEN_PREFIX = "tl_"  # noqa: S105 - a public prefix, not a secret
 
 
 @transaction.atomic
@@ -59,7 +59,11 @@ def create_user(
     if errors:
         raise ValidationError(errors)
     user = User.objects.create_user(
-        email, password, role=role, full_name=full_name.strip(), is_staff=role == Role.OWNER,
+        email,
+        password,
+        role=role,
+        full_name=full_name.strip(),
+        is_staff=role == Role.OWNER,
         is_superuser=role == Role.OWNER,
     )
     audit_log.record(
@@ -76,7 +80,11 @@ def update_user(actor: Actor, user: User, **data: Any) -> User:
         if data["role"] not in Role.values:
             raise ValidationError({"role": "Unknown role."})
         if user.role == Role.OWNER and data["role"] != Role.OWNER:
-            if not User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).exists():
+            if (
+                not User.objects.filter(role=Role.OWNER, is_active=True)
+                .exclude(pk=user.pk)
+                .exists()
+            ):
                 raise ValidationError({"role": "The last owner cannot lose the owner role."})
     if data.get("is_active") is False and user.role == Role.OWNER:
         if not User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).exists():
@@ -112,5 +120,7 @@ def revoke_api_token(actor: Actor, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_log.record(actor, "api_token.revoked", token, changes={"revoked_at": [None, token.revoked_at]})
+        audit_log.record(
+            actor, "api_token.revoked", token, changes={"revoked_at": [None, token.revoked_at]}
+        )
     return token

@@ -24,3 +24,9 @@ def prune_worker_heartbeats() -> int:
     cutoff = timezone.now() - dt.timedelta(days=7)
     deleted, _ = WorkerHeartbeat.objects.filter(last_seen__lt=cutoff).delete()
     return deleted
+
+
+@job(max_attempts=1)
+def ping(payload: int = 0) -> int:
+    """Does nothing: used to measure the job runner (bench/jobs.py) and to smoke-test a worker."""
+    return payload

@@ -42,14 +42,18 @@ class Worker:
         exit_when_idle: bool = False,
         heartbeat_every: float | None = 5.0,
         sweeps: bool = True,
+        batch_size: int = 10,
     ) -> None:
-        self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.worker_id = (
+            worker_id or f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
         self.queues = queues
         self.interval = interval
         self.max_jobs = max_jobs
         self.exit_when_idle = exit_when_idle
         self.heartbeat_every = heartbeat_every
         self.sweeps = sweeps
+        self.batch_size = batch_size
         self.jobs_run = 0
         self._stop = threading.Event()
         self._last_tick = 0.0
@@ -57,7 +61,11 @@ class Worker:
     # -- lifecycle ------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
-            logger.info("Worker %s: %s received, finishing the current job", self.worker_id, signal.strsignal(signum))
+            logger.info(
+                "Worker %s: %s received, finishing the current job",
+                self.worker_id,
+                signal.strsignal(signum),
+            )
             self._stop.set()
 
         signal.signal(signal.SIGTERM, stop)
@@ -106,9 +114,13 @@ class Worker:
                 if not connection.in_atomic_block:  # tests drive a worker inside one
                     close_old_connections()
                 self._housekeeping()
-                result = self.claim()
-                if result is not None:
-                    self.execute(result)
+                batch = self.claim()
+                if batch:
+                    for index, result in enumerate(batch):
+                        if self._stop.is_set():
+                            self.release(batch[index:])
+                            break
+                        self.execute(result)
                     if self.max_jobs is not None and self.jobs_run >= self.max_jobs:
                         break
                     continue
@@ -135,29 +147,42 @@ class Worker:
             if not is_locked_database_exception(exc):
                 raise
 
-    def claim(self) -> DBTaskResult | None:
+    def claim(self) -> list[DBTaskResult]:
+        """Claim up to ``batch_size`` ready jobs in one short transaction.
+
+        On PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` lets workers claim side by side;
+        on SQLite the transaction is exclusive. Claimed rows are RUNNING under this worker's
+        id; if it dies, ``reap_stale_jobs`` hands them back (at-least-once).
+        """
         ready = DBTaskResult.objects.ready()
         if self.queues:
             ready = ready.filter(queue_name__in=self.queues)
+        limit = self.batch_size
+        if self.max_jobs is not None:
+            limit = max(1, min(limit, self.max_jobs - self.jobs_run))
         try:
             with exclusive_transaction(ready.db):
-                result = ready.get_locked()
-                if result is None:
-                    return None
-                # Conditional claim: exactly one worker moves READY -> RUNNING.
-                claimed = DBTaskResult.objects.filter(id=result.id, status=jobs.READY).update(
-                    status=jobs.RUNNING,
-                    started_at=timezone.now(),
-                    worker_ids=[*(result.worker_ids or []), self.worker_id],
-                )
-                if claimed != 1:
-                    return None
+                rows = list(ready.select_for_update(skip_locked=True)[:limit])
+                if not rows:
+                    return []
+                now = timezone.now()
+                for row in rows:
+                    row.status = jobs.RUNNING
+                    row.started_at = now
+                    row.worker_ids = [*(row.worker_ids or []), self.worker_id]
+                DBTaskResult.objects.bulk_update(rows, ["status", "started_at", "worker_ids"])
         except OperationalError as exc:
             if is_locked_database_exception(exc):
-                return None
+                return []
             raise
-        result.refresh_from_db()
-        return result
+        return rows
+
+    def release(self, rows: list[DBTaskResult]) -> None:
+        """Hand claimed-but-unstarted jobs back on a graceful stop (no attempt is counted)."""
+        for row in rows:
+            DBTaskResult.objects.filter(id=row.id, status=jobs.RUNNING).update(
+                status=jobs.READY, worker_ids=row.worker_ids[:-1]
+            )
 
     def execute(self, result: DBTaskResult) -> None:
         try:

@@ -46,7 +46,15 @@ def _coerce(defn: CustomFieldDefinition, value: Any) -> Any:
     if defn.kind == Kind.BOOLEAN:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in {"true", "false", "yes", "no", "1", "0", "on"}:
+        if isinstance(value, str) and value.lower() in {
+            "true",
+            "false",
+            "yes",
+            "no",
+            "1",
+            "0",
+            "on",
+        }:
             return value.lower() in {"true", "yes", "1", "on"}
         raise ValidationError("Must be true or false.")
     raise ValidationError(f"Unknown field kind {defn.kind}.")

@@ -63,7 +63,9 @@ def _clean_contact_fields(data: dict[str, Any], instance: Contact | None) -> dic
             errors["email"] = "Another contact already has this e-mail address."
     if "custom" in data:
         try:
-            cleaned["custom"] = validate_custom("contact", data["custom"], partial=instance is not None)
+            cleaned["custom"] = validate_custom(
+                "contact", data["custom"], partial=instance is not None
+            )
         except ValidationError as exc:
             errors.update({k: " ".join(v) for k, v in exc.message_dict.items()})
     elif instance is None:
@@ -107,7 +109,9 @@ def create_contact(actor: Actor, **data: Any) -> Contact:
         with transaction.atomic():
             contact.save(force_insert=True)
     except IntegrityError as exc:
-        raise ValidationError({"email": "Another contact already has this e-mail address."}) from exc
+        raise ValidationError(
+            {"email": "Another contact already has this e-mail address."}
+        ) from exc
     _set_tags(contact, tags)
     changes = audit_log.diff({}, audit_log.snapshot(contact))
     audit_log.record(actor, "contact.created", contact, changes=changes)
@@ -133,7 +137,9 @@ def update_contact(actor: Actor, contact: Contact, **data: Any) -> Contact:
         with transaction.atomic():
             contact.save()
     except IntegrityError as exc:
-        raise ValidationError({"email": "Another contact already has this e-mail address."}) from exc
+        raise ValidationError(
+            {"email": "Another contact already has this e-mail address."}
+        ) from exc
     audit_log.record(actor, "contact.updated", contact, changes=changes)
     events.emit(actor, "contact.updated", contact, fields=sorted(changes))
     return contact
@@ -142,7 +148,9 @@ def update_contact(actor: Actor, contact: Contact, **data: Any) -> Contact:
 @transaction.atomic
 def delete_contact(actor: Actor, contact: Contact) -> None:
     snapshot = audit_log.snapshot(contact)
-    audit_log.record(actor, "contact.deleted", contact, changes={k: [v, None] for k, v in snapshot.items()})
+    audit_log.record(
+        actor, "contact.deleted", contact, changes={k: [v, None] for k, v in snapshot.items()}
+    )
     contact.delete()
 
 
@@ -160,7 +168,9 @@ def _clean_company_fields(data: dict[str, Any], instance: Company | None) -> dic
         cleaned["domain"] = website_domain(cleaned["website"])
     if "phone" in data:
         try:
-            cleaned["phone"] = normalize_phone(data["phone"] or "", Organization.current().default_phone_region)
+            cleaned["phone"] = normalize_phone(
+                data["phone"] or "", Organization.current().default_phone_region
+            )
         except ValidationError as exc:
             errors["phone"] = " ".join(exc.messages)
     for key in ("address", "vat_id"):
@@ -174,7 +184,9 @@ def _clean_company_fields(data: dict[str, Any], instance: Company | None) -> dic
         cleaned["owner"] = data["owner"]
     if "custom" in data:
         try:
-            cleaned["custom"] = validate_custom("company", data["custom"], partial=instance is not None)
+            cleaned["custom"] = validate_custom(
+                "company", data["custom"], partial=instance is not None
+            )
         except ValidationError as exc:
             errors.update({k: " ".join(v) for k, v in exc.message_dict.items()})
     if errors:
@@ -215,7 +227,9 @@ def update_company(actor: Actor, company: Company, **data: Any) -> Company:
 @transaction.atomic
 def delete_company(actor: Actor, company: Company) -> None:
     snapshot = audit_log.snapshot(company)
-    audit_log.record(actor, "company.deleted", company, changes={k: [v, None] for k, v in snapshot.items()})
+    audit_log.record(
+        actor, "company.deleted", company, changes={k: [v, None] for k, v in snapshot.items()}
+    )
     company.delete()
 
 
@@ -256,7 +270,9 @@ def log_activity(
         author=actor.user,
         metadata=metadata or {},
     )
-    audit_log.record(actor, "activity.logged", activity, changes=audit_log.diff({}, audit_log.snapshot(activity)))
+    audit_log.record(
+        actor, "activity.logged", activity, changes=audit_log.diff({}, audit_log.snapshot(activity))
+    )
     events.emit(
         actor,
         "activity.logged",
@@ -297,7 +313,9 @@ def create_task(
         due_at=due_at,
         source=source,
     )
-    audit_log.record(actor, "task.created", task, changes=audit_log.diff({}, audit_log.snapshot(task)))
+    audit_log.record(
+        actor, "task.created", task, changes=audit_log.diff({}, audit_log.snapshot(task))
+    )
     events.emit(actor, "task.created", task, owner_id=str(task.owner_id) if task.owner_id else None)
     return task
 
@@ -312,7 +330,11 @@ def update_task(actor: Actor, task: Task, **data: Any) -> Task:
         errors["due_at"] = "Give a time with its time zone."
     if errors:
         raise ValidationError(errors)
-    allowed = {k: v for k, v in data.items() if k in {"title", "description", "owner", "contact", "company", "due_at"}}
+    allowed = {
+        k: v
+        for k, v in data.items()
+        if k in {"title", "description", "owner", "contact", "company", "due_at"}
+    }
     changes = _apply(task, allowed)
     if changes:
         task.save()
@@ -329,7 +351,10 @@ def complete_task(actor: Actor, task: Task, done: bool = True) -> Task:
     task.done_at = timezone.now() if done else None
     task.save(update_fields=["done_at", "updated_at"])
     audit_log.record(
-        actor, "task.completed" if done else "task.reopened", task, changes={"done_at": [before, task.done_at]}
+        actor,
+        "task.completed" if done else "task.reopened",
+        task,
+        changes={"done_at": [before, task.done_at]},
     )
     if done:
         events.emit(actor, "task.completed", task, source=task.source)
@@ -365,7 +390,9 @@ def record_consent(
         ip=ip or actor.ip,
         recorded_at=timezone.now(),
     )
-    audit_log.record(actor, "consent.recorded", record, changes=audit_log.diff({}, audit_log.snapshot(record)))
+    audit_log.record(
+        actor, "consent.recorded", record, changes=audit_log.diff({}, audit_log.snapshot(record))
+    )
     return record
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from django.template import Context, Engine, TemplateSyntaxError
 from django.core.exceptions import ValidationError
+from django.template import Context, Engine, TemplateSyntaxError
 
 # A private engine: no loaders, no custom tags, nothing but variables and basic filters.
 _ENGINE = Engine(debug=False, libraries={}, builtins=["django.template.defaultfilters"])
@@ -40,7 +40,9 @@ def sanitize_html(html: str) -> str:
     return nh3.clean(html, link_rel="noopener noreferrer")
 
 
-def render_email(subject: str, body_text: str, body_html: str, context: dict[str, Any]) -> RenderedEmail:
+def render_email(
+    subject: str, body_text: str, body_html: str, context: dict[str, Any]
+) -> RenderedEmail:
     rendered_subject = " ".join(render_string(subject, context, html=False).split())
     text = render_string(body_text, context, html=False)
     html = sanitize_html(render_string(body_html, context, html=True)) if body_html else ""

@@ -43,7 +43,9 @@ def _blocked_reason(to_email: str, kind: str, contact: Contact | None) -> str:
     suppression = suppression_for(to_email)
     if suppression is not None and (kind == Kind.MARKETING or suppression.blocks_transactional):
         return f"address suppressed ({suppression.reason})"
-    if kind == Kind.MARKETING and (contact is None or not has_consent(contact, MARKETING_CONSENT_PURPOSE)):
+    if kind == Kind.MARKETING and (
+        contact is None or not has_consent(contact, MARKETING_CONSENT_PURPOSE)
+    ):
         return "no marketing consent on record"
     return ""
 
@@ -93,7 +95,11 @@ def queue_email(
         actor,
         "email.suppressed" if reason else "email.queued",
         message,
-        changes={"to": [None, display], "subject": [None, message.subject], "reason": [None, reason]},
+        changes={
+            "to": [None, display],
+            "subject": [None, message.subject],
+            "reason": [None, reason],
+        },
     )
     if not reason:
         deliver_message.enqueue(str(message.pk))
@@ -208,10 +214,14 @@ def suppress(actor: Actor, email: str, reason: str, note: str = "") -> Suppressi
 
 @transaction.atomic
 def unsubscribe(actor: Actor, token: str) -> OutboundMessage | None:
-    message = OutboundMessage.objects.filter(unsubscribe_token=token).select_related("contact").first()
+    message = (
+        OutboundMessage.objects.filter(unsubscribe_token=token).select_related("contact").first()
+    )
     if message is None:
         return None
-    suppress(actor, message.to_email, Suppression.Reason.UNSUBSCRIBED, note=f"via message {message.pk}")
+    suppress(
+        actor, message.to_email, Suppression.Reason.UNSUBSCRIBED, note=f"via message {message.pk}"
+    )
     if message.contact is not None:
         from throughline.crm.services import record_consent
 

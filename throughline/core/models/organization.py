@@ -44,7 +44,9 @@ class Organization(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     website = models.URLField(blank=True)
     base_currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
-    default_phone_region = models.CharField(max_length=2, default="US", validators=[validate_region])
+    default_phone_region = models.CharField(
+        max_length=2, default="US", validators=[validate_region]
+    )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     working_hours = models.JSONField(default=default_working_hours, blank=True)
     logo = models.ImageField(upload_to="org/", blank=True)

@@ -25,11 +25,16 @@ class Command(BaseCommand):
             password = generate_password()
         try:
             user = create_user(
-                Actor.cli(), email=opts["email"], role=opts["role"], full_name=opts["name"],
+                Actor.cli(),
+                email=opts["email"],
+                role=opts["role"],
+                full_name=opts["name"],
                 password=password,
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from exc
         self.stdout.write(f"Created {user.role} {user.email}")
         if generated:
             self.stdout.write(f"password: {password}")

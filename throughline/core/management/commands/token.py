@@ -32,7 +32,9 @@ class Command(BaseCommand):
                 tokens = tokens.filter(user__email__iexact=opts["user"])
             for t in tokens:
                 state = "revoked" if t.revoked_at else "active"
-                self.stdout.write(f"{t.prefix}  {t.user.email}  {t.name}  {state}  last used {t.last_used_at or '-'}")
+                self.stdout.write(
+                    f"{t.prefix}  {t.user.email}  {t.name}  {state}  last used {t.last_used_at or '-'}"
+                )
         else:
             matches = list(ApiToken.objects.filter(prefix=opts["prefix"], revoked_at__isnull=True))
             if len(matches) != 1:
