@@ -24,13 +24,14 @@ $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
+	@scripts/system-deps
 	$(BIN)/throughline run --host $(HOST) --port $(PORT)
 
 demo: $(VENV)/.installed-run
 	$(BIN)/throughline run --host $(HOST) --port $(PORT) --demo
 
 system-deps:
-	@scripts/system-deps
+	@scripts/system-deps --test
 
 test: $(VENV)/.installed-dev system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
