@@ -80,6 +80,7 @@ class Command(BaseCommand):
                 "timeout": 60,
                 "graceful_timeout": 20,
                 "accesslog": "-",
+                "control_socket_disable": True,
                 "when_ready": start_worker,
                 "on_exit": stop_worker,
             }
