@@ -1,16 +1,23 @@
-"""Bearer tokens: ``Authorization: Bearer tl_…``; only the SHA-256 is stored."""
+"""Bearer tokens: ``Authorization: Bearer tl_…``; only the SHA-256 is stored.
+
+No header → the request is anonymous (and every non-public route answers 401); a header that
+is malformed, unknown, revoked or belongs to a deactivated user → 401 as well. Both 401s
+carry ``WWW-Authenticate: Bearer realm="api"`` (RFC 6750).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from throughline.core.models import ApiToken
 from throughline.core.services import hash_token
 
-_LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+# last_used_at is informational; writing it on every request would make every read a write.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -21,7 +28,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         parts = header.split()
-        if len(parts) != 2 or parts[0] != self.keyword:
+        # The scheme name is case-insensitive (RFC 9110 §11.1).
+        if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
         token = (
             ApiToken.objects.select_related("user")
@@ -31,10 +39,23 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Unknown or revoked token.")
         now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
-            # Throttled write: at most once a minute per token.
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request):
-        return self.keyword
+        return f'{self.keyword} realm="api"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Tells drf-spectacular (and so the docs' "Authorize" button) how tokens are sent."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`throughline token create --user EMAIL`).",
+        }

@@ -1,11 +1,24 @@
-from collections import OrderedDict
+"""Pagination of API lists: ``{"results": [...], "next": url|null}`` (DESIGN §6)."""
+
+from __future__ import annotations
 
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 
+def envelope_schema(results_schema: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["results", "next"],
+        "properties": {
+            "results": results_schema,
+            "next": {"type": "string", "nullable": True, "format": "uri"},
+        },
+    }
+
+
 class OpaqueCursorPagination(CursorPagination):
-    """Cursor pagination answering ``{"results": [...], "next": url|null}`` (DESIGN §6)."""
+    """Opaque cursors over ``-created_at``: stable while records are added, no page counts."""
 
     page_size = 50
     page_size_query_param = "limit"
@@ -13,14 +26,7 @@ class OpaqueCursorPagination(CursorPagination):
     ordering = "-created_at"
 
     def get_paginated_response(self, data):
-        return Response(OrderedDict([("results", data), ("next", self.get_next_link())]))
+        return Response({"results": data, "next": self.get_next_link()})
 
     def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["results", "next"],
-            "properties": {
-                "results": schema,
-                "next": {"type": "string", "nullable": True, "format": "uri"},
-            },
-        }
+        return envelope_schema(schema)
