@@ -114,7 +114,8 @@ def test_delete_warns_about_cascades_and_keeps_contacts(
 ):
     acme = make_company(name="Acme")
     ada = make_contact(first_name="Ada", company=acme)
-    services.log_activity(actor, kind="note", contact=ada, body="Filed under Acme too")
+    kept = services.log_activity(actor, kind="note", contact=ada, body="Ada's history")
+    services.log_activity(actor, kind="note", company=acme, body="About Acme only")
     url = reverse("crm:company_delete", args=[acme.pk])
 
     assert client_as("billing").post(url).status_code == 403
@@ -125,7 +126,8 @@ def test_delete_warns_about_cascades_and_keeps_contacts(
     assert client_as("owner").post(url)["Location"] == LIST
     assert not Company.objects.exists()
     assert Contact.objects.get(pk=ada.pk).company is None
-    assert not Activity.objects.exists()
+    # The person's history survives; what was filed only under the company is gone.
+    assert list(Activity.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
 def test_other_users_company_is_404_for_limited_sales(

@@ -13,7 +13,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from throughline.core import audit_log
 from throughline.core.actor import Actor
@@ -35,6 +35,17 @@ def record_denied(request: HttpRequest, permission: str, channel: str) -> None:
         )
 
 
+def _to_login(request: HttpRequest) -> HttpResponse:
+    """Send an anonymous visitor to the login page; an htmx request gets HX-Redirect so the
+    login page replaces the whole page instead of being swapped into a fragment."""
+    if request.headers.get("HX-Request") == "true":
+        target = redirect_to_login(request.headers.get("HX-Current-URL") or request.get_full_path())
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target["Location"]
+        return response
+    return redirect_to_login(request.get_full_path())
+
+
 def requires(permission: str) -> Callable:
     """Login required, and the user's role must grant ``permission``."""
     if permission not in PERMISSIONS:
@@ -45,7 +56,7 @@ def requires(permission: str) -> Callable:
         def wrapped(request: HttpRequest, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return _to_login(request)
             if not user.can(permission):
                 record_denied(request, permission, "ui")
                 raise PermissionDenied(f"Your role does not allow {PERMISSIONS[permission]}.")
@@ -63,7 +74,7 @@ def login_only(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return _to_login(request)
         return view(request, *args, **kwargs)
 
     setattr(wrapped, PERMISSION_ATTR, "login")

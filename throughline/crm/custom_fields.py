@@ -76,6 +76,8 @@ def validate_custom(entity: str, values: dict[str, Any] | None, *, partial: bool
         if value in (None, ""):
             if defn.required:
                 errors[f"custom.{key}"] = "This field is required."
+            else:
+                cleaned[key] = None  # an explicit empty value clears the field
             continue
         try:
             cleaned[key] = _coerce(defn, value)

@@ -126,8 +126,9 @@ class Activity(TimestampedModel):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
     )
+    # SET_NULL: deleting a company must not delete its people's history.
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
@@ -161,7 +162,7 @@ class Task(TimestampedModel):
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
     )
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     done_at = models.DateTimeField(null=True, blank=True)

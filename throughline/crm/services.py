@@ -82,7 +82,8 @@ def _apply(instance, cleaned: dict[str, Any]) -> dict[str, list[Any]]:
     before = audit_log.snapshot(instance)
     for key, value in cleaned.items():
         if key == "custom":
-            value = {**(instance.custom or {}), **value}
+            merged = {**(instance.custom or {}), **value}
+            value = {k: v for k, v in merged.items() if v is not None}
         setattr(instance, key, value)
     return audit_log.diff(before, audit_log.snapshot(instance))
 
@@ -230,6 +231,10 @@ def delete_company(actor: Actor, company: Company) -> None:
     audit_log.record(
         actor, "company.deleted", company, changes={k: [v, None] for k, v in snapshot.items()}
     )
+    # History of the company's people stays (FKs are SET_NULL); what was filed only under the
+    # company itself goes with it.
+    company.activities.filter(contact__isnull=True).delete()
+    company.tasks.filter(contact__isnull=True).delete()
     company.delete()
 
 

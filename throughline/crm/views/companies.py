@@ -152,14 +152,14 @@ def company_delete(request: HttpRequest, pk) -> HttpResponse:
         services.delete_company(Actor.from_request(request), company)
         messages.success(request, f"Company “{name}” deleted.")
         return redirect("crm:company_list")
-    # TRICKY: Activity.company and Task.company cascade, so deleting a company also deletes
-    # the notes and tasks filed under it (contacts are only unlinked). Say so before asking.
+    # Contacts and their notes/tasks are kept (unlinked); what was filed only under the
+    # company itself is deleted with it (crm.services.delete_company). Say so before asking.
     context = {
         "company": company,
         "counts": {
             "contacts": company.contacts.count(),
-            "activities": company.activities.count(),
-            "tasks": company.tasks.count(),
+            "activities": company.activities.filter(contact__isnull=True).count(),
+            "tasks": company.tasks.filter(contact__isnull=True).count(),
         },
     }
     return render(request, "crm/companies/confirm_delete.html", context)
