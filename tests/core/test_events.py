@@ -31,9 +31,13 @@ def test_event_and_its_jobs_are_written_with_the_change(actor, task_on_contact_c
     event = DomainEvent.objects.get(name="contact.created")
     assert event.subject_id == str(contact.pk)
     assert event.actor == actor.user and event.channel == "ui"
-    assert (
-        DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event").count() == 1
-    )
+    path = events.handler_path(task_on_contact_created)
+    handler_jobs = [
+        job.args_kwargs["args"]
+        for job in DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event")
+    ]
+    assert [event.id, path] in handler_jobs  # one job per registered handler, ours included
+    assert len(handler_jobs) == len(events.handlers_for("contact.created"))
 
 
 @pytest.mark.django_db
