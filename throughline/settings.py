@@ -61,8 +61,14 @@ INSTALLED_APPS = [
     # Ours, in flow order (DESIGN §2).
     "throughline.core",
     "throughline.crm",
+    "throughline.sales",
     "throughline.messaging",
+    "throughline.automation",
+    "throughline.intake",
+    "throughline.intake.channels",
+    "throughline.integrations",
     "throughline.api",
+    "throughline.billing",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +155,9 @@ OTP_TOTP_ISSUER = "Throughline"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The login form's field is "username" (holding the e-mail); axes would default to the model's
+# USERNAME_FIELD ("email"), find no username and never lock an account.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -187,6 +196,9 @@ def _email_settings(url: str) -> dict[str, object]:
 
 
 globals().update(_email_settings(EMAIL_URL))
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
 
 # --- Jobs (Django tasks API, database backend) ----------------------------------------------
 TASKS = {
@@ -199,6 +211,7 @@ JOB_DEFAULT_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
 JOB_BACKOFF_BASE_SECONDS = env_int("JOB_BACKOFF_BASE_SECONDS", 10)
 JOB_BACKOFF_MAX_SECONDS = env_int("JOB_BACKOFF_MAX_SECONDS", 6 * 3600)
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 60)
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)  # SSRF guard
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,4 +1,5 @@
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -21,8 +22,16 @@ class RequestContextMiddleware:
         return response
 
 
-# Paths a signed-in user without a verified second factor may still reach.
-_TWO_FACTOR_EXEMPT_PREFIXES = ("/account/2fa/", "/logout/", "/static/", "/healthz", "/readyz")
+# Paths a signed-in user without a verified second factor may still reach (core/urls.py puts
+# setup, verify and disable under /account/2fa/; they check the device state themselves).
+_TWO_FACTOR_EXEMPT_PREFIXES = (
+    "/account/2fa/",
+    "/logout/",
+    "/static/",
+    "/settings/logo/",
+    "/healthz",
+    "/readyz",
+)
 
 
 class TwoFactorRequiredMiddleware:
@@ -46,8 +55,9 @@ class TwoFactorRequiredMiddleware:
         ):
             from django_otp import user_has_device
 
+            next_query = urlencode({"next": request.get_full_path()})
             if user_has_device(user):
-                return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+                return redirect(f"{reverse('two_factor_verify')}?{next_query}")
             if Organization.current().require_two_factor:
-                return redirect("two_factor_setup")
+                return redirect(f"{reverse('two_factor_setup')}?{next_query}")
         return self.get_response(request)

@@ -1,7 +1,8 @@
 """The staff navigation, in the order of the lead-to-cash flow.
 
 Each app adds its entries to ``NAV`` when it lands; an entry shows only to roles that hold
-its permission.
+its permission, and only once its URL exists. ``section`` groups entries under a heading in
+the sidebar (consecutive entries with the same section form one group).
 """
 
 from dataclasses import dataclass
@@ -15,17 +16,28 @@ class NavItem:
     url_name: str
     permission: str
     icon: str = ""
+    section: str = ""
 
 
 NAV: list[NavItem] = [
     NavItem("Home", "home", "crm.view", "⌂"),
-    NavItem("Contacts", "crm:contact_list", "crm.view", "☺"),
-    NavItem("Companies", "crm:company_list", "crm.view", "▦"),
-    NavItem("Tasks", "crm:task_list", "crm.view", "✓"),
-    NavItem("Settings", "core:settings", "settings.view", "⚙"),
-    NavItem("Users", "core:user_list", "users.manage", "👥"),
-    NavItem("Audit log", "core:audit_log", "audit.view", "⛬"),
-    NavItem("Jobs", "core:failed_jobs", "jobs.manage", "⟳"),
+    NavItem("Leads", "intake:inbox", "leads.view", "✉"),
+    NavItem("Intake forms", "intake_channels:form_list", "leads.edit", "✎"),
+    NavItem("Import", "intake_channels:import_list", "leads.edit", "⇪"),
+    NavItem("Contacts", "crm:contact_list", "crm.view", "☺", "Customers"),
+    NavItem("Companies", "crm:company_list", "crm.view", "▦", "Customers"),
+    NavItem("Tasks", "crm:task_list", "crm.view", "✓", "Customers"),
+    NavItem("Deals", "sales:deal_board", "sales.view", "◧", "Sales"),
+    NavItem("Proposals", "sales:proposal_list", "sales.view", "✎", "Sales"),
+    NavItem("Catalogue", "sales:catalogue_list", "sales.view", "▤", "Sales"),
+    NavItem("Invoices", "billing:invoice_list", "billing.view", "▣", "Billing"),
+    NavItem("Payments", "billing:payment_list", "billing.view", "◈", "Billing"),
+    NavItem("Automation", "automation:workflow_list", "automation.view", "↯", "Automation"),
+    NavItem("Settings", "core:settings", "settings.view", "⚙", "Administration"),
+    NavItem("Users", "core:user_list", "users.manage", "☷", "Administration"),
+    NavItem("Audit log", "core:audit_log", "audit.view", "≡", "Administration"),
+    NavItem("Jobs", "core:failed_jobs", "jobs.manage", "⟳", "Administration"),
+    NavItem("Integrations", "integrations:health", "integrations.view", "⇄", "Administration"),
 ]
 
 
@@ -39,5 +51,13 @@ def nav_for(user, path: str) -> list[dict]:
         except NoReverseMatch:
             continue  # the area has not landed yet
         active = path == url if url == "/" else path.startswith(url)
-        items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+        items.append(
+            {
+                "label": item.label,
+                "url": url,
+                "icon": item.icon,
+                "active": active,
+                "section": item.section,
+            }
+        )
     return items

@@ -24,12 +24,28 @@ PERMISSIONS: dict[str, str] = {
     "crm.edit": "Create and change contacts, companies, activities and tasks",
     "crm.delete": "Delete contacts and companies",
     "crm.export": "Export CRM records",
+    "leads.view": "See leads, their sources and possible duplicates",
+    "leads.edit": "Enter, answer, reject and merge leads",
     "settings.view": "See the organization's settings",
     "settings.manage": "Change the organization's settings and custom fields",
     "users.manage": "Invite users, change roles, require two-factor",
     "audit.view": "Read the audit log",
     "jobs.manage": "See failed jobs and retry them",
     "api.tokens": "Create and revoke own API tokens",
+    "automation.view": "See workflows, sequences, their runs and statistics; own notifications",
+    "automation.manage": "Build, import, switch on/off and retry workflows; edit sequences, enrol",
+    "integrations.view": "See integration health, webhook endpoints and their delivery log",
+    "integrations.manage": "Add, change and disable webhook endpoints, rotate secrets, replay",
+    "sales.view": "See deals, proposals, the catalogue and proposal templates",
+    "sales.edit": "Create and change deals and proposals, send proposals",
+    "sales.approve": "Approve or reject proposals that need internal approval",
+    "catalogue.manage": "Create and change catalogue products and services",
+    "templates.manage": "Create and edit proposal templates (draft versions)",
+    "templates.approve": "Approve proposal template versions for use",
+    "billing.view": "See invoices, credit notes and payments",
+    "billing.edit": "Create and change draft invoices",
+    "billing.issue": "Issue, send and credit invoices (credit notes)",
+    "billing.payments": "Record payments and refunds, apply client credit",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -37,11 +53,23 @@ _ALL = frozenset(PERMISSIONS)
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: _ALL,
     Role.ADMIN: _ALL,
-    Role.SALES: frozenset({"crm.view", "crm.edit", "crm.export", "settings.view", "api.tokens"}),
-    Role.DELIVERY: frozenset({"crm.view", "crm.edit", "settings.view", "api.tokens"}),
-    Role.BILLING: frozenset({"crm.view", "crm.edit", "crm.export", "settings.view", "api.tokens"}),
-    Role.VIEWER: frozenset({"crm.view", "settings.view"}),
+    Role.SALES: frozenset(
+        {"crm.view", "crm.edit", "crm.export", "settings.view", "api.tokens"}
+        | {"leads.view", "leads.edit"}
+        | {"sales.view", "sales.edit"}
+    ),
+    Role.DELIVERY: frozenset(
+        {"crm.view", "crm.edit", "settings.view", "api.tokens", "sales.view"} | {"leads.view"}
+    ),
+    Role.BILLING: frozenset(
+        {"crm.view", "crm.edit", "crm.export", "settings.view", "api.tokens", "sales.view"}
+        | {"leads.view"}
+    ),
+    Role.VIEWER: frozenset({"crm.view", "settings.view", "sales.view", "leads.view"}),
 }
+ROLE_PERMISSIONS.update({r: p | {"automation.view"} for r, p in ROLE_PERMISSIONS.items()})
+ROLE_PERMISSIONS.update({r: p | {"billing.view"} for r, p in ROLE_PERMISSIONS.items()})
+ROLE_PERMISSIONS[Role.BILLING] |= {"billing.edit", "billing.issue", "billing.payments"}
 
 
 def role_has(role: str, permission: str) -> bool:

@@ -3,6 +3,7 @@ from throughline.core.models.audit import AuditChainHead, AuditEntry, Channel
 from throughline.core.models.events import DomainEvent, HandledEvent
 from throughline.core.models.jobs import ScheduleState, WorkerHeartbeat
 from throughline.core.models.organization import Organization
+from throughline.core.models.public_tokens import PublicToken
 from throughline.core.models.users import User
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "HandledEvent",
     "IdempotencyRecord",
     "Organization",
+    "PublicToken",
     "ScheduleState",
     "User",
     "WorkerHeartbeat",
