@@ -28,7 +28,10 @@ def test_openapi_document_is_public_and_lists_every_route(anonymous):
     assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
     document = response.json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == EXPOSED
+    # The foundation's routes; other apps' routes are covered by their own tests and by the
+    # derived permission matrix in test_permissions.py.
+    assert EXPOSED <= set(document["paths"])
+    assert all(path.startswith("/api/v1/") for path in document["paths"])
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
