@@ -151,7 +151,8 @@ def _ascii(text: str) -> str:
 class PhoneBook:
     """Unique, valid phone numbers in the organization's region, from fictional ranges."""
 
-    US_AREAS = ["202", "312", "415", "617", "512"]
+    # 555-0100 to 555-0199 is reserved for fiction in every North American area code.
+    NANP_AREAS = {"US": ["202", "312", "415", "617", "512"], "CA": ["416", "604", "514"]}
 
     def __init__(self, region: str, rng: random.Random) -> None:
         self.region = region
@@ -162,8 +163,9 @@ class PhoneBook:
         if self.region == "GB":
             template = CITIES[city % len(CITIES)][3]
             yield from (template.format(n) for n in range(100, 1000))
-        elif self.region in {"US", "CA"}:
-            for area in self.US_AREAS[city % len(self.US_AREAS) :] + self.US_AREAS:
+        elif self.region in self.NANP_AREAS:
+            areas = self.NANP_AREAS[self.region]
+            for area in areas[city % len(areas) :] + areas:
                 yield from (f"+1{area}5550{n:03d}" for n in range(100, 200))
         else:
             example = phonenumbers.example_number_for_type(
@@ -190,9 +192,15 @@ class PhoneBook:
         return ""  # no fictional number left in this region: leave it empty
 
 
-def _custom_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+Definitions = dict[str, CustomFieldDefinition]
+
+
+def _definitions(entity: str) -> Definitions:
+    return {d.key: d for d in CustomFieldDefinition.objects.filter(entity=entity)}
+
+
+def _custom_values(defs: Definitions, values: dict[str, Any]) -> dict[str, Any]:
     """Only values that fit the definitions as they are (an org may have its own ``industry``)."""
-    defs = {d.key: d for d in CustomFieldDefinition.objects.filter(entity=entity)}
     kept = {}
     for key, value in values.items():
         defn = defs.get(key)
@@ -222,6 +230,7 @@ def _ensure_custom_fields(ctx: DemoContext) -> None:
 
 
 def _ensure_companies(ctx: DemoContext, phones: PhoneBook) -> list[tuple[Company, int]]:
+    defs = _definitions("company")
     companies = []
     sales = ctx.users.get(Role.SALES, [])
     for index, (name, label, industry, employees, city, tags) in enumerate(COMPANIES):
@@ -243,9 +252,7 @@ def _ensure_companies(ctx: DemoContext, phones: PhoneBook) -> list[tuple[Company
                     vat_id=vat,
                     owner=owner,
                     tags=tags,
-                    custom=_custom_values(
-                        "company", {"industry": industry, "employees": employees}
-                    ),
+                    custom=_custom_values(defs, {"industry": industry, "employees": employees}),
                 )
             except ValidationError as exc:
                 _skip(ctx, "company", exc)
@@ -267,6 +274,7 @@ def _build_contacts(ctx: DemoContext, companies: list[tuple[Company, int]], phon
         slots += [(company, city)] * ctx.rng.randint(3, 4)
     slots += [(None, ctx.rng.randrange(len(CITIES))) for _ in range(max(0, 60 - len(slots)))]
     sales = ctx.users.get(Role.SALES, [])
+    defs = _definitions("contact")
     for (company, city), (first, last) in zip(slots, _people(ctx, len(slots)), strict=True):
         domain = company.domain if company is not None and company.domain else "mailbox.example"
         email = f"{_ascii(first)}.{_ascii(last)}@{domain}"
@@ -283,7 +291,7 @@ def _build_contacts(ctx: DemoContext, companies: list[tuple[Company, int]], phon
             "owner": owner,
             "tags": ctx.rng.sample(CONTACT_TAGS, ctx.rng.choice([0, 1, 1, 2])),
             "custom": _custom_values(
-                "contact",
+                defs,
                 {"preferred_channel": ctx.rng.choice(CHANNELS), "met_at": ctx.rng.choice(MET_AT)},
             ),
         }
