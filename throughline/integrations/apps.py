@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "throughline.integrations"
+    label = "integrations"
+    verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        # Event handlers, periodic sweeps and the automation action register on import.
+        from throughline.integrations import actions, handlers, tasks  # noqa: F401
+
+        actions.register()
