@@ -129,3 +129,14 @@ def smtp_server(settings):
     inbox.port = controller.port
     yield inbox
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_type_cache():
+    """Transactional tests flush the database, which re-creates content types with new ids;
+    a cache filled by an earlier test would then point at rows that no longer exist."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    yield
+    ContentType.objects.clear_cache()
