@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "throughline.core",
     "throughline.crm",
     "throughline.sales",
+    "throughline.signing",
     "throughline.messaging",
     "throughline.automation",
     "throughline.intake",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "throughline.integrations",
     "throughline.api",
     "throughline.billing",
+    "throughline.reports",
 ]
 
 MIDDLEWARE = [

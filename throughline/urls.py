@@ -8,8 +8,19 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("throughline.core.urls")),
     path("crm/", include("throughline.crm.urls")),
+    path("sales/", include("throughline.sales.urls")),
+    path("c/", include("throughline.sales.portal_urls")),
+    path("", include("throughline.signing.urls")),  # signing/ (staff) and c/<token>/sign (signers)
+    path("leads/", include("throughline.intake.urls")),
+    path("", include("throughline.intake.channels.urls")),  # f/, hooks/{leads,email,calls}/, intake/
     path("u/", include("throughline.messaging.urls")),
+    path("automation/", include("throughline.automation.urls")),
+    path("integrations/", include("throughline.integrations.urls")),
     path("api/v1/", include("throughline.api.urls")),
+    path("billing/", include("throughline.billing.urls")),
+    path("hooks/payments/", include("throughline.billing.urls_hooks")),
+    path("c/", include("throughline.billing.urls_portal")),
+    path("reports/", include("throughline.reports.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -98,7 +98,10 @@ def test_format_money_is_for_display():
 
 
 @settings(max_examples=300, deadline=None)
-@given(amount=st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False), currency=currencies)
+@given(
+    amount=st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False),
+    currency=currencies,
+)
 def test_quantize_is_idempotent_and_close(amount, currency):
     once = money.quantize(amount, currency)
     assert money.quantize(once, currency) == once
@@ -135,7 +138,7 @@ def test_document_totals_are_sums_of_their_rounded_parts(lines, discount, curren
 
 @settings(max_examples=300, deadline=None)
 @given(
-    total=st.decimals(min_value=-10**7, max_value=10**7, places=3, allow_nan=False),
+    total=st.decimals(min_value=-(10**7), max_value=10**7, places=3, allow_nan=False),
     weights=st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=10).filter(any),
     currency=currencies,
 )

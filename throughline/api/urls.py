@@ -22,12 +22,18 @@ from rest_framework.routers import SimpleRouter
 from throughline.api import core_api
 from throughline.api.errors import not_found
 from throughline.api.views import ApiViewMixin
+from throughline.billing import api as billing_api
 from throughline.crm import api as crm_api
+from throughline.intake import api as intake_api
+from throughline.integrations import api as integrations_api
+from throughline.sales import api as sales_api
+from throughline.signing import api as signing_api
 
 app_name = "api"
 
 # Flow order; intake, sales, billing … add theirs here.
-API_MODULES = [core_api, crm_api]
+API_MODULES = [core_api, crm_api, intake_api, sales_api, signing_api, billing_api, integrations_api]
+API_MODULES.append(__import__("throughline.reports.api", fromlist=["api"]))  # reports
 
 
 class ApiRouter(SimpleRouter):

@@ -46,6 +46,11 @@ PERMISSIONS: dict[str, str] = {
     "billing.edit": "Create and change draft invoices",
     "billing.issue": "Issue, send and credit invoices (credit notes)",
     "billing.payments": "Record payments and refunds, apply client credit",
+    "signing.view": "See contracts, their signers' progress and the evidence trail",
+    "signing.send": "Make contracts from accepted proposals, send them for signature, void them",
+    "signing.manage": "Contract templates (edit, approve) and the signing certificate settings",
+    "reports.view": "See dashboards and reports (KPIs, AR aging, DSO, forecast)",
+    "reports.export": "Export reports as CSV",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -70,6 +75,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 ROLE_PERMISSIONS.update({r: p | {"automation.view"} for r, p in ROLE_PERMISSIONS.items()})
 ROLE_PERMISSIONS.update({r: p | {"billing.view"} for r, p in ROLE_PERMISSIONS.items()})
 ROLE_PERMISSIONS[Role.BILLING] |= {"billing.edit", "billing.issue", "billing.payments"}
+ROLE_PERMISSIONS.update({r: p | {"signing.view"} for r, p in ROLE_PERMISSIONS.items()})
+ROLE_PERMISSIONS[Role.SALES] |= {"signing.send"}
+ROLE_PERMISSIONS[Role.SALES] |= {"reports.view"}
+ROLE_PERMISSIONS[Role.BILLING] |= {"reports.view", "reports.export"}
 
 
 def role_has(role: str, permission: str) -> bool:

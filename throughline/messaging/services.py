@@ -64,15 +64,19 @@ def queue_email(
     source: str = "",
     reply_to: str = "",
     idempotency_key: str | None = None,
+    attachments: list[dict[str, str]] | None = None,
 ) -> OutboundMessage:
     """Record the message and enqueue its delivery in the caller's transaction.
 
     With ``idempotency_key``, a second call returns the first message and sends nothing.
+    ``attachments``: files already in the default storage, as
+    ``[{"filename", "content_type", "storage_name"}]``; they travel with the delivery job.
     """
     if idempotency_key:
         existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
+    refs = _attachment_refs(attachments) if attachments else None
     display, _ = normalize_email(to)
     reason = _blocked_reason(display, kind, contact)
     message = OutboundMessage.objects.create(
@@ -99,11 +103,23 @@ def queue_email(
             "to": [None, display],
             "subject": [None, message.subject],
             "reason": [None, reason],
+            **({"attachments": [None, [a["filename"] for a in refs]]} if refs else {}),
         },
     )
     if not reason:
-        deliver_message.enqueue(str(message.pk))
+        if refs:
+            deliver_message.enqueue(str(message.pk), refs)
+        else:
+            deliver_message.enqueue(str(message.pk))
     return message
+
+
+def _attachment_refs(attachments: list[dict[str, str]]) -> list[dict[str, str]]:
+    keys = ("filename", "content_type", "storage_name")
+    refs = [{key: str(item[key]) for key in keys} for item in attachments]
+    if any(not all(ref.values()) for ref in refs):
+        raise ValueError("Each attachment needs filename, content_type and storage_name.")
+    return refs
 
 
 def queue_templated_email(
@@ -134,11 +150,24 @@ def queue_templated_email(
     )
 
 
+# Send-time fillers: an app whose e-mails carry a secret (signing's personal links and one-time
+# codes) stores a placeholder in the body and registers ``fn(message, text) -> text`` here; it
+# runs on the outgoing copy only, so the stored body (what staff screens show) never holds it.
+_send_time_fillers: list[Any] = []
+
+
+def send_time_filler(fn: Any) -> Any:
+    _send_time_fillers.append(fn)
+    return fn
+
+
 def unsubscribe_url(message: OutboundMessage) -> str:
     return settings.BASE_URL + reverse("messaging:unsubscribe", args=[message.unsubscribe_token])
 
 
-def build_email(message: OutboundMessage, connection=None) -> EmailMultiAlternatives:
+def build_email(
+    message: OutboundMessage, connection=None, attachments: list[dict[str, str]] | None = None
+) -> EmailMultiAlternatives:
     url = unsubscribe_url(message)
     headers = {
         "Message-ID": message.message_id,
@@ -159,11 +188,16 @@ def build_email(message: OutboundMessage, connection=None) -> EmailMultiAlternat
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    for item in attachments or ():
+        from django.core.files.storage import default_storage
+
+        with default_storage.open(item["storage_name"], "rb") as handle:
+            email.attach(item["filename"], handle.read(), item["content_type"])
     return email
 
 
 @job(queue_name="email", max_attempts=6)
-def deliver_message(message_id: str) -> str:
+def deliver_message(message_id: str, attachments: list[dict[str, str]] | None = None) -> str:
     """Send one queued message. Idempotent: a sent message is never sent again."""
     with transaction.atomic():
         message = OutboundMessage.objects.select_for_update().filter(pk=message_id).first()
@@ -178,8 +212,13 @@ def deliver_message(message_id: str) -> str:
             return message.status
         message.attempts += 1
         message.save(update_fields=["attempts", "updated_at"])
+    for fill in _send_time_fillers:  # on this in-memory copy only, never saved
+        message.body_text = fill(message, message.body_text)
+        message.body_html = fill(message, message.body_html) if message.body_html else ""
     try:
-        build_email(message, connection=get_connection(fail_silently=False)).send()
+        build_email(
+            message, connection=get_connection(fail_silently=False), attachments=attachments
+        ).send()
     except smtplib.SMTPRecipientsRefused as exc:
         _mark(message, OutboundMessage.Status.FAILED, f"recipient refused: {exc.recipients}")
         raise PermanentJobError(f"Recipient refused for message {message_id}") from exc

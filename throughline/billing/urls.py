@@ -1,0 +1,27 @@
+"""Staff pages of billing, included at ``/billing/``."""
+
+from django.urls import path
+
+from throughline.billing.views import actions, invoices, payments
+
+app_name = "billing"
+
+urlpatterns = [
+    path("invoices/", invoices.invoice_list, name="invoice_list"),
+    path("invoices/new/", invoices.invoice_create, name="invoice_create"),
+    path("invoices/<uuid:pk>/", invoices.invoice_detail, name="invoice_detail"),
+    path("invoices/<uuid:pk>/save/", invoices.invoice_save, name="invoice_save"),
+    path("invoices/<uuid:pk>/totals/", invoices.invoice_totals, name="invoice_totals"),
+    path("invoices/<uuid:pk>/delete/", invoices.invoice_delete, name="invoice_delete"),
+    path("invoices/<uuid:pk>/issue/", invoices.invoice_issue, name="invoice_issue"),
+    path("invoices/<uuid:pk>/send/", invoices.invoice_send, name="invoice_send"),
+    path("invoices/<uuid:pk>/link/", invoices.invoice_client_link, name="invoice_client_link"),
+    path("invoices/<uuid:pk>/pdf/", invoices.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<uuid:pk>/ubl/", invoices.invoice_ubl, name="invoice_ubl"),
+    path("invoices/<uuid:pk>/payments/", actions.payment_create, name="payment_create"),
+    path("invoices/<uuid:pk>/apply-credit/", actions.apply_credit, name="apply_credit"),
+    path("invoices/<uuid:pk>/credit-note/", actions.credit_note_create, name="credit_note_create"),
+    path("payments/", payments.payment_list, name="payment_list"),
+    path("payments/<uuid:pk>/", payments.payment_detail, name="payment_detail"),
+    path("payments/<uuid:pk>/refund/", payments.payment_refund, name="payment_refund"),
+]

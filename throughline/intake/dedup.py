@@ -1,0 +1,432 @@
+"""Likely-match detection: is this new person someone we already know under other details?
+
+Exact matches (same normalized e-mail or E.164 phone) are linked directly by ``capture``.
+This module finds the *likely* ones, in two steps:
+
+1. **Blocking.** Candidates are the contacts sharing a blocking key with the new person
+   (``matching.name_keys`` / ``email_keys``, stored in ``ContactKey``): an index lookup that
+   costs the same with a thousand or a million contacts. No full scan, ever.
+2. **Scoring.** Each candidate is compared field by field with rapidfuzz (Jaro-Winkler on
+   names, optimal string alignment on e-mail local parts) and the evidence is combined into
+   a confidence in [0, 1]. Similar names alone are not enough — "John Smith" is a common
+   name — they need a second signal: the same company (by id, normalized name or a
+   non-free-mail domain), a near-identical e-mail local part, or a near-identical phone.
+   Similar names at *different* companies are not a duplicate.
+
+``score_pair`` is pure so ``bench/dedup.py`` measures precision and recall on exactly it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+
+from throughline.crm.models import Company, Contact
+from throughline.intake import matching
+from throughline.intake.models import CompanyKey, ContactKey
+
+# A pair at or above this confidence is flagged as a possible duplicate.
+FLAG_THRESHOLD = 0.75
+MAX_FLAGS = 5
+# Candidates read per blocking key: a common name ("J. Smith") cannot crowd out the rest.
+PER_KEY = 100
+PER_COARSE_KEY = 40
+
+
+@dataclass
+class Person:
+    """What matching needs to know about a person (a contact, or a lead being captured)."""
+
+    contact_id: object = None
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""  # normalized (lower-case)
+    phone: str = ""  # E.164
+    company_id: object = None
+    company_name: str = ""
+    website_domain: str = ""
+    # Derived in __post_init__.
+    first: str = field(init=False, default="")
+    first_compact: str = field(init=False, default="")
+    last: str = field(init=False, default="")
+    local: str = field(init=False, default="")
+    domain: str = field(init=False, default="")
+    org_ids: frozenset = field(init=False, default=frozenset())
+    company_norm: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.first = matching.canonical_first_name(self.first_name)
+        self.first_compact = matching.compact(self.first_name)
+        self.last = matching.compact(self.last_name)
+        local, self.domain = matching.split_email(self.email)
+        self.local = matching.email_local_key(local)
+        self.company_norm = matching.company_key(self.company_name)
+        org_domain = matching.organization_domain(self.domain, self.website_domain)
+        ids = set()
+        if self.company_id:
+            ids.add(f"id:{self.company_id}")
+        if self.company_norm:
+            ids.add(f"name:{self.company_norm}")
+        if org_domain:
+            ids.add(f"domain:{org_domain}")
+        self.org_ids = frozenset(ids)
+
+    @property
+    def has_full_name(self) -> bool:
+        return bool(self.first and self.last)
+
+    def blocking_keys(self) -> set[str]:
+        return matching.query_keys(self.first_name, self.last_name, self.email, self.company_name)
+
+    @classmethod
+    def of_contact(cls, contact: Contact) -> Person:
+        company = contact.company if contact.company_id else None
+        return cls(
+            contact_id=contact.pk,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            email=contact.email_normalized,
+            phone=contact.phone,
+            company_id=contact.company_id,
+            company_name=company.name if company else "",
+            website_domain=company.domain if company else "",
+        )
+
+
+@dataclass(frozen=True)
+class Match:
+    contact_id: object
+    confidence: float
+    reasons: tuple[str, ...]
+
+
+# --- Scoring ---------------------------------------------------------------------------------
+
+
+def word_similarity(a: str, b: str) -> float:
+    """Jaro-Winkler, held back by edit distance: "Harris" is not "Harrison", "Smyth" is "Smith".
+
+    Jaro-Winkler alone rewards a shared beginning too much for names; one typed slip
+    (optimal string alignment: a transposition counts once) keeps a high score.
+    """
+    if not a or not b:
+        return 0.0
+    return min(JaroWinkler.normalized_similarity(a, b), OSA.normalized_similarity(a, b) + 0.1)
+
+
+def _first_similarity(a: str, a_raw: str, b: str, b_raw: str) -> float:
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    if len(a_raw) == 1 or len(b_raw) == 1:  # an initial: "J. Smith"
+        return 0.9 if a[0] == b[0] else 0.0
+    shorter, longer = sorted((a_raw, b_raw), key=len)
+    if len(shorter) >= 3 and longer.startswith(shorter):  # Jon / Jonathan, Chris / Christine
+        return 0.9
+    return max(word_similarity(a, b), word_similarity(a_raw, b_raw))
+
+
+def name_similarity(a: Person, b: Person) -> tuple[float, float, bool] | None:
+    """``(first, last, transposed)`` similarities in the better order; None without names."""
+    if not (a.has_full_name and b.has_full_name):
+        return None
+    direct = (
+        _first_similarity(a.first, a.first_compact, b.first, b.first_compact),
+        word_similarity(a.last, b.last),
+    )
+    swapped = (
+        word_similarity(a.first_compact, b.last),
+        word_similarity(a.last, b.first_compact),
+    )
+    if min(swapped) > min(direct) + 0.05:
+        return swapped[0], swapped[1], True
+    return direct[0], direct[1], False
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def email_similarity(a: Person, b: Person) -> float:
+    """Similarity of the local parts (0 when either is missing or too short to mean much)."""
+    if not a.local or not b.local or min(len(a.local), len(b.local)) < 4:
+        return 0.0
+    similarity = OSA.normalized_similarity(a.local, b.local)
+    digits_a, digits_b = _digits(a.local), _digits(b.local)
+    if digits_a != digits_b and (digits_a or digits_b):
+        # john.smith1 / john.smith2, jsmith84 / jsmith: numbered addresses of different people.
+        similarity = min(similarity, 0.6)
+    return similarity
+
+
+def phones_nearly_equal(a: str, b: str) -> bool:
+    """One typed digit apart (same length): +447700900123 / +447700900128."""
+    if not a or not b or a == b or len(a) != len(b):
+        return False
+    return Levenshtein.distance(a, b) == 1
+
+
+def same_organization(a: Person, b: Person) -> bool | None:
+    """True / False when both say where they work; None when either does not."""
+    if not a.org_ids or not b.org_ids:
+        return None
+    if a.org_ids & b.org_ids:
+        return True
+    if a.company_norm and b.company_norm:
+        return fuzz.ratio(a.company_norm, b.company_norm) >= 90
+    return False
+
+
+def name_derived(person: Person) -> set[str]:
+    """Local parts a person's name alone would give (john.smith, jsmith, smithj, john …)."""
+    first, last = person.first_compact, person.last
+    if not first or not last:
+        return set()
+    return {
+        first + last,
+        last + first,
+        first[0] + last,
+        first + last[0],
+        last + first[0],
+        first,
+        last,
+        person.first + last,
+        person.first[:1] + last,
+    }
+
+
+def score_pair(a: Person, b: Person) -> Match | None:
+    """How likely ``a`` and ``b`` are one person; None when nothing suggests it.
+
+    Evidence, strongest first: the same organization, a near-identical e-mail address at
+    the same domain, the same personal e-mail name at another domain, a phone one digit
+    off. Similar names need one of them; a near-identical address suffices without names.
+    Different organizations, or clearly different names, rule a pair out.
+    """
+    names = name_similarity(a, b)
+    org = same_organization(a, b)
+    email = email_similarity(a, b)
+    same_domain = bool(a.domain) and a.domain == b.domain
+    close_email = same_domain and email >= 0.88 and min(len(a.local), len(b.local)) >= 5
+    near_email = same_domain and email >= 0.8
+    same_local = (
+        bool(a.local)
+        and a.local == b.local
+        and len(a.local) >= 6
+        and a.local not in matching.ROLE_LOCAL_PARTS
+    )
+    # "john.smith" at two domains says little more than the name does; "skywalker77" does.
+    distinctive_local = same_local and a.local not in (name_derived(a) | name_derived(b))
+    near_phone = phones_nearly_equal(a.phone, b.phone)
+
+    reasons: list[str] = []
+    strong_name = False
+    if names is not None:
+        first, last, transposed = names
+        if last < 0.75 or first < 0.6:
+            return None  # different people (Sarah and Raj Patel at one firm)
+        # A surname slip at the same company ("Ward" / "Werd") is still them.
+        strong_name = first >= 0.85 and (
+            last >= 0.88 or (org is True and first >= 0.95 and last >= 0.8)
+        )
+        if strong_name:
+            if transposed:
+                reasons.append("first and last name transposed")
+            elif first == 1.0 and last == 1.0:
+                reasons.append("same name")
+            else:
+                reasons.append(f"similar names ({(first + last) / 2:.2f})")
+    if org is False:
+        if not strong_name:
+            return None
+        return Match(b.contact_id, 0.25, (*reasons, "different companies"))
+
+    confidence = 0.0
+    if strong_name:
+        strength = (names[0] + names[1]) / 2
+        if org is True:
+            confidence = 0.86 + 0.12 * strength
+        elif close_email or distinctive_local:
+            confidence = 0.84 + 0.12 * strength
+        elif near_email:
+            confidence = 0.8 + 0.1 * strength
+        elif near_phone:
+            confidence = 0.8
+        elif same_local:
+            confidence = 0.65
+        else:
+            confidence = 0.5  # a name alone: common names are shared by strangers
+    elif names is None or (org is True and names[0] >= 0.75):
+        # Without both names, or at one company: the address itself is the evidence. (Two
+        # named people on one free-mail provider whose addresses differ as their names do
+        # — amy.thomas / ama.thomas — are two people.)
+        if close_email:
+            confidence = 0.78 + 0.2 * (email - 0.88) / 0.12
+        elif distinctive_local:
+            confidence = 0.8
+        elif org is True and near_phone:
+            confidence = 0.76
+    if confidence <= 0:
+        return None
+    if org is True:
+        reasons.append("same company")
+    if close_email or near_email:
+        reasons.append(
+            f"e-mail addresses nearly identical ({a.local}@{a.domain} / {b.local}@{b.domain})"
+        )
+    elif same_local:
+        reasons.append(f"same e-mail name at another domain ({a.local})")
+    if near_phone:
+        reasons.append("phone numbers one digit apart")
+    return Match(b.contact_id, round(min(confidence, 0.99), 3), tuple(reasons))
+
+
+# --- Candidates from the database ------------------------------------------------------------
+
+
+def candidate_ids(keys: Iterable[str], exclude: Iterable = ()) -> list:
+    """Contact ids sharing a key, at most ``PER_KEY`` per key, in one query.
+
+    One ``UNION ALL`` of per-key ``LIMIT``ed index lookups: the cost stays flat however many
+    contacts share a common key, and each key gets its share of the candidates.
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    table = connection.ops.quote_name(ContactKey._meta.db_table)
+    column = connection.ops.quote_name("key")
+    parts, params = [], []
+    for n, key in enumerate(keys):
+        limit = PER_COARSE_KEY if key.startswith("i:") else PER_KEY
+        parts.append(
+            f"SELECT contact_id FROM (SELECT contact_id FROM {table} "  # noqa: S608 - fixed
+            f"WHERE {column} = %s LIMIT {limit}) AS k{n}"
+        )
+        params.append(key)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    excluded = {str(pk) for pk in exclude if pk}
+    found: dict = {}
+    field = ContactKey._meta.get_field("contact").target_field
+    for (raw,) in rows:
+        pk = field.to_python(raw)
+        if str(pk) not in excluded:
+            found.setdefault(pk, None)
+    return list(found)
+
+
+CANDIDATE_FIELDS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email_normalized",
+    "phone",
+    "company_id",
+    "company__name",
+    "company__domain",
+)
+
+
+def candidates(person: Person, exclude: Iterable = ()) -> list[Person]:
+    ids = candidate_ids(person.blocking_keys(), exclude=[person.contact_id, *exclude])
+    if not ids:
+        return []
+    # Plain rows, not model instances: a common name can bring a few hundred candidates.
+    rows = Contact.objects.filter(pk__in=ids).values_list(*CANDIDATE_FIELDS)
+    return [
+        Person(
+            contact_id=pk,
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=phone,
+            company_id=company_id,
+            company_name=company_name or "",
+            website_domain=company_domain or "",
+        )
+        for pk, first, last, email, phone, company_id, company_name, company_domain in rows
+    ]
+
+
+def find_matches(person: Person, exclude: Iterable = ()) -> list[Match]:
+    """Existing contacts ``person`` probably is, best first (at most ``MAX_FLAGS``)."""
+    matches = []
+    for other in candidates(person, exclude):
+        match = score_pair(person, other)
+        if match is not None and match.confidence >= FLAG_THRESHOLD:
+            matches.append(match)
+    matches.sort(key=lambda m: (-m.confidence, str(m.contact_id)))
+    return matches[:MAX_FLAGS]
+
+
+# --- Keeping the blocking keys current -------------------------------------------------------
+
+
+def _sync_keys(model, owner_field: str, owner_id, wanted: set[str], fresh: bool = False) -> bool:
+    existing: set[str] = set()
+    if not fresh:  # a record created in this transaction has no keys yet
+        existing = set(
+            model.objects.filter(**{owner_field: owner_id}).values_list("key", flat=True)
+        )
+    if existing == wanted:
+        return False
+    stale = existing - wanted
+    if stale:
+        model.objects.filter(**{owner_field: owner_id, "key__in": stale}).delete()
+    model.objects.bulk_create(
+        [model(**{owner_field: owner_id, "key": key}) for key in sorted(wanted - existing)],
+        ignore_conflicts=True,
+    )
+    return True
+
+
+def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
+    """Store the contact's blocking keys; True when they changed (``fresh``: it has none yet)."""
+    company = contact.company.name if contact.company_id else ""
+    wanted = matching.contact_keys(
+        contact.first_name, contact.last_name, contact.email_normalized, company
+    )
+    return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh)
+
+
+def index_company(company: Company, *, fresh: bool = False) -> bool:
+    wanted = matching.company_keys(company.name, company.domain)
+    return _sync_keys(CompanyKey, "company_id", company.pk, wanted, fresh)
+
+
+def company_by_key(name: str) -> Company | None:
+    key = matching.company_key(name)
+    if not key:
+        return None
+    row = (
+        CompanyKey.objects.filter(key=f"cn:{key}"[:220])
+        .order_by("company__created_at")
+        .select_related("company")
+        .first()
+    )
+    return row.company if row else None
+
+
+def rebuild_keys(batch_size: int = 2000) -> int:
+    """(Re)compute every contact's and company's keys: after an upgrade or a bulk load."""
+    count = 0
+    for model, index in ((Company, index_company), (Contact, index_contact)):
+        last = None
+        while True:
+            queryset = model.objects.order_by("pk")
+            if last is not None:
+                queryset = queryset.filter(pk__gt=last)
+            batch = list(queryset[:batch_size])
+            if not batch:
+                break
+            for record in batch:
+                index(record)
+                count += 1
+            last = batch[-1].pk
+    return count

@@ -1,0 +1,63 @@
+"""Intake's reactions to other apps' events (registered by ``IntakeConfig.ready``).
+
+* A contact or company created or changed anywhere (CRM screens, API, imports) gets fresh
+  blocking keys, so likely-match search sees it.
+* An outbound e-mail, call or meeting logged by a person on a contact answers that
+  contact's open leads: the first one sets ``first_response_at`` and emits
+  ``lead.first_response_sent``. The CRM does not know leads exist; intake listens instead.
+
+Handlers run as jobs, at least once; each is idempotent.
+"""
+
+from __future__ import annotations
+
+from throughline.core import events
+from throughline.core.actor import Actor
+from throughline.core.models import Channel, DomainEvent
+from throughline.crm.models import Activity, Company, Contact
+from throughline.intake import dedup, sla
+from throughline.intake.models import Lead
+
+RESPONSE_KINDS = {Activity.Kind.EMAIL, Activity.Kind.CALL, Activity.Kind.MEETING}
+
+
+@events.on("contact.created", "contact.updated")
+def reindex_contact(event: DomainEvent) -> None:
+    contact = Contact.objects.filter(pk=event.subject_id).first()
+    if contact is not None:
+        dedup.index_contact(contact)
+
+
+@events.on("company.created", "company.updated")
+def reindex_company(event: DomainEvent) -> None:
+    company = Company.objects.filter(pk=event.subject_id).first()
+    if company is not None:
+        dedup.index_company(company)
+
+
+def is_outbound_touch(activity: Activity) -> bool:
+    """An e-mail, call or meeting *we* made, logged by a person (not an inbound message)."""
+    return (
+        activity.kind in RESPONSE_KINDS
+        and activity.direction == "out"
+        and activity.author_id is not None
+        and activity.contact_id is not None
+    )
+
+
+@events.on("activity.logged")
+def first_response_from_activity(event: DomainEvent) -> None:
+    activity = Activity.objects.select_related("author").filter(pk=event.subject_id).first()
+    if activity is None or not is_outbound_touch(activity):
+        return
+    waiting = Lead.objects.filter(
+        contact_id=activity.contact_id,
+        first_response_at__isnull=True,
+        received_at__lte=activity.occurred_at,
+        status__in=Lead.OPEN_STATUSES,
+    )
+    actor = Actor(user=activity.author, channel=Channel.WORKER, label="first response")
+    for lead in waiting:
+        sla.record_first_response(
+            actor, lead, at=activity.occurred_at, via=activity.kind, cause=event
+        )

@@ -1,0 +1,157 @@
+"""Accounts-receivable aging at a date, in the base currency.
+
+Definition (also on the page and in docs/REPORTS.md):
+
+* An invoice counts when it is an invoice (not a credit note), was issued (not a draft) and its
+  issue date is on or before ``as_of`` — whatever its status today (an invoice paid after
+  ``as_of`` was still open on ``as_of``).
+* Its open amount at ``as_of`` = amount payable (gross, less deposits already invoiced and paid)
+  − payments allocated to it that were received on or before ``as_of`` − credit notes applied
+  to it that were issued on or before ``as_of``. Refund reversals count on their payment's date.
+* The open amount is converted to the base currency at the invoice's own stored exchange rate
+  and rounded (half up) to the base currency's minor unit; buckets are sums of those rounded
+  amounts.
+* Days past due = ``as_of`` − due date. ``current``: not yet due (≤ 0); ``1_30``, ``31_60``,
+  ``61_90``, ``over_90``: days past due, both ends included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from throughline.core import money
+from throughline.reports.common import base_currency, installed
+
+BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+BUCKET_LABELS = {
+    "current": "Current",
+    "1_30": "1–30 days",
+    "31_60": "31–60 days",
+    "61_90": "61–90 days",
+    "over_90": "Over 90 days",
+}
+
+
+def bucket_for(days_past_due: int) -> str:
+    if days_past_due <= 0:
+        return "current"
+    if days_past_due <= 30:
+        return "1_30"
+    if days_past_due <= 60:
+        return "31_60"
+    if days_past_due <= 90:
+        return "61_90"
+    return "over_90"
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    id: object
+    number: str
+    contact_id: object
+    currency: str
+    issue_date: dt.date
+    due_date: dt.date
+    open_amount: Decimal  # in the invoice's currency
+    base_amount: Decimal | None  # in the base currency; None: foreign without a rate
+    days_past_due: int
+
+    @property
+    def bucket(self) -> str:
+        return bucket_for(self.days_past_due)
+
+
+def open_invoices(as_of: dt.date, base: str | None = None) -> list[OpenInvoice]:
+    """Every invoice with something open on ``as_of`` (one query)."""
+    if not installed("billing"):
+        return []
+    from throughline.billing.models import DocumentType, Invoice
+
+    base = base or base_currency()
+    settled = Q(allocations__payment__received_on__lte=as_of) | Q(
+        allocations__credit_note__issue_date__lte=as_of
+    )
+    rows = (
+        Invoice.objects.filter(document_type=DocumentType.INVOICE, issue_date__lte=as_of)
+        .exclude(status=Invoice.Status.DRAFT)
+        .annotate(
+            settled=Coalesce(
+                Sum("allocations__amount", filter=settled),
+                Value(Decimal(0)),
+                output_field=DecimalField(max_digits=18, decimal_places=2),
+            )
+        )
+        .annotate(open_amount=F("payable_total") - F("settled"))
+        .filter(open_amount__gt=0)  # HAVING: settled invoices never leave the database
+        .values_list(
+            "id",
+            "number",
+            "contact_id",
+            "currency",
+            "issue_date",
+            "due_date",
+            "payable_total",
+            "settled",
+            "exchange_rate",
+        )
+        .order_by("due_date", "number")
+    )
+    result = []
+    for pk, number, contact_id, currency, issued, due, payable, settled_sum, rate in rows:
+        open_amount = money.quantize(payable - settled_sum, currency)
+        if open_amount <= 0:
+            continue
+        due = due or issued
+        if currency == base:
+            base_amount = open_amount
+        elif rate is None:
+            base_amount = None
+        else:
+            base_amount = money.quantize(open_amount * rate, base)
+        result.append(
+            OpenInvoice(
+                id=pk,
+                number=number,
+                contact_id=contact_id,
+                currency=currency,
+                issue_date=issued,
+                due_date=due,
+                open_amount=open_amount,
+                base_amount=base_amount,
+                days_past_due=(as_of - due).days,
+            )
+        )
+    return result
+
+
+def aging(as_of: dt.date) -> dict:
+    """``{as_of, currency, buckets, total, unconverted}``; amounts are Decimals here."""
+    base = base_currency()
+    zero = money.quantize(0, base)
+    buckets = dict.fromkeys(BUCKETS, zero)
+    counts = dict.fromkeys(BUCKETS, 0)
+    unconverted = []
+    rows = open_invoices(as_of, base)
+    for row in rows:
+        if row.base_amount is None:
+            unconverted.append(row)
+            continue
+        buckets[row.bucket] += row.base_amount
+        counts[row.bucket] += 1
+    return {
+        "as_of": as_of,
+        "currency": base,
+        "buckets": buckets,
+        "counts": counts,
+        "total": sum(buckets.values(), zero),
+        "unconverted": unconverted,
+    }
+
+
+def ar_total(as_of: dt.date) -> Decimal:
+    return aging(as_of)["total"]

@@ -1,0 +1,92 @@
+"""Helpers every report shares: which apps have landed, the base currency, dates, percentiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+from django.apps import apps
+
+from throughline.core import money
+from throughline.core.models import Organization
+
+
+class ReportParamError(ValueError):
+    """A query parameter a report cannot use; ``field`` names it for the problem's errors."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def installed(label: str) -> bool:
+    return apps.is_installed(f"throughline.{label}") or label in apps.app_configs
+
+
+def base_currency() -> str:
+    return Organization.current().base_currency
+
+
+def org_today() -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+def parse_date(value: str | None, field: str, default: dt.date | None = None) -> dt.date:
+    if value in (None, ""):
+        if default is None:
+            raise ReportParamError(field, "This parameter is required (YYYY-MM-DD).")
+        return default
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ReportParamError(field, "Give a date as YYYY-MM-DD.") from exc
+
+
+def parse_int(value: str | None, field: str, default: int, lo: int = 1, hi: int = 3660) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ReportParamError(field, "Give a whole number.") from exc
+    if not lo <= number <= hi:
+        raise ReportParamError(field, f"Give a number from {lo} to {hi}.")
+    return number
+
+
+def to_base(amount: Decimal, currency: str, rate: Decimal | None, base: str) -> Decimal | None:
+    """``amount`` in the base currency at the document's stored rate, rounded to its minor unit
+    (None when the document is in another currency and carries no rate)."""
+    if currency == base:
+        return money.quantize(amount, base)
+    if rate is None:
+        return None
+    return money.quantize(amount * rate, base)
+
+
+def median(values: list) -> float | None:
+    """The middle value (the mean of the two middle ones for an even count)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def percentile(values: list, p: int) -> float | None:
+    """Nearest-rank percentile: the ⌈p/100 × n⌉-th smallest value."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p * len(ordered) / 100))
+    return ordered[rank - 1]
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

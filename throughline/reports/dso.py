@@ -1,0 +1,88 @@
+"""Days sales outstanding at a date, two ways.
+
+Definitions (also on the page and in docs/REPORTS.md):
+
+* Period: the ``days`` days ending on ``as_of`` (``as_of − days + 1`` … ``as_of``, inclusive).
+* AR: the accounts receivable open on ``as_of`` (reports.aging's total, base currency).
+* Credit sales of a day: gross of the invoices issued that day, less the gross of the credit
+  notes issued that day, each converted at its stored rate and rounded to the base currency.
+* **Period method**: DSO = AR ÷ credit sales in the period × ``days``, to one decimal.
+* **Countback method**: start from AR and walk back day by day from ``as_of``, subtracting each
+  day's credit sales; every day fully absorbed counts 1, the day on which AR runs out counts
+  the fraction it absorbed. Stops after 730 days. It answers "how many days of the most recent
+  sales are still unpaid", and is not distorted by a change of sales volume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from throughline.core import money
+from throughline.reports.aging import ar_total
+from throughline.reports.common import base_currency, installed, to_base
+
+COUNTBACK_LIMIT_DAYS = 730
+ONE_PLACE = Decimal("0.1")
+
+
+def daily_sales(start: dt.date, end: dt.date, base: str) -> dict[dt.date, Decimal]:
+    """Credit sales per issue day (invoices − credit notes), base currency, start…end inclusive."""
+    if not installed("billing"):
+        return {}
+    from throughline.billing.models import DocumentType, Invoice
+
+    rows = (
+        Invoice.objects.filter(issue_date__gte=start, issue_date__lte=end)
+        .exclude(status=Invoice.Status.DRAFT)
+        .values_list("document_type", "issue_date", "gross_total", "currency", "exchange_rate")
+    )
+    days: dict[dt.date, Decimal] = defaultdict(lambda: money.quantize(0, base))
+    for doc_type, issued, gross, currency, rate in rows:
+        amount = to_base(gross, currency, rate, base)
+        if amount is None:
+            continue
+        days[issued] += -abs(amount) if doc_type == DocumentType.CREDIT_NOTE else amount
+    return dict(days)
+
+
+def _one_place(value: Decimal) -> Decimal:
+    return value.quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
+
+
+def dso(as_of: dt.date, days: int) -> dict:
+    base = base_currency()
+    ar = ar_total(as_of)
+    start = as_of - dt.timedelta(days=days - 1)
+    sales_by_day = daily_sales(as_of - dt.timedelta(days=COUNTBACK_LIMIT_DAYS - 1), as_of, base)
+    period_sales = sum((v for d, v in sales_by_day.items() if d >= start), money.quantize(0, base))
+    period = _one_place(ar / period_sales * days) if period_sales > 0 else None
+
+    countback: Decimal | None = Decimal(0)
+    left = ar
+    day = as_of
+    for _ in range(COUNTBACK_LIMIT_DAYS):
+        if left <= 0:
+            break
+        sales = sales_by_day.get(day, Decimal(0))
+        if sales > 0 and sales >= left:
+            countback += left / sales
+            left = Decimal(0)
+            break
+        if sales > 0:
+            left -= sales
+        countback += 1
+        day -= dt.timedelta(days=1)
+    if left > 0:
+        countback = None  # AR is older than the lookback: no meaningful figure
+    return {
+        "as_of": as_of,
+        "days": days,
+        "currency": base,
+        "period_start": start,
+        "ar": ar,
+        "credit_sales": period_sales,
+        "dso": period,
+        "countback_dso": _one_place(countback) if countback is not None else None,
+    }

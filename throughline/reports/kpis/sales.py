@@ -1,0 +1,96 @@
+"""Sales KPIs. Deal values are in each deal's own currency (deals carry no exchange rate), so
+every money figure is given per currency.
+
+* Pipeline: open deals by expected-close month ("none" when no date): total value and
+  weighted value (value × stage probability ÷ 100), rounded to the currency's minor unit.
+* Win rate: deals won ÷ deals won or lost, closed in the period.
+* Average deal size: mean value of the deals won in the period.
+* Sales cycle: mean days from a won deal's creation to its close.
+* Proposal turnaround: median hours from the deal's qualification to its first proposal sent
+  (target under 24 h); sent → accepted: median hours from sending to client acceptance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from throughline.core import money
+from throughline.reports.common import installed, median
+from throughline.reports.kpis.filters import Filters
+
+
+def _hours(delta) -> float:
+    return round(delta.total_seconds() / 3600, 2)
+
+
+def pipeline(filters: Filters) -> list[dict]:
+    from throughline.sales.models import Deal
+
+    deals = Deal.objects.filter(status=Deal.Status.OPEN)
+    if filters.owner:
+        deals = deals.filter(owner_id=filters.owner)
+    months: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    for value, currency, close, probability in deals.values_list(
+        "value", "currency", "expected_close_date", "stage__probability"
+    ):
+        key = (close.strftime("%Y-%m") if close else "none", currency)
+        months[key][0] += value
+        months[key][1] += value * probability / 100
+        months[key][2] += 1
+    return [
+        {
+            "month": month,
+            "currency": currency,
+            "deals": n,
+            "value": money.quantize(total, currency),
+            "weighted": money.quantize(weighted, currency),
+        }
+        for (month, currency), (total, weighted, n) in sorted(months.items())
+    ]
+
+
+def sales_kpis(filters: Filters) -> dict | None:
+    if not installed("sales"):
+        return None
+    from throughline.sales.models import Deal, Proposal
+
+    if not Deal.objects.exists():
+        return None
+    closed = Deal.objects.filter(closed_at__gte=filters.since, closed_at__lt=filters.until)
+    if filters.owner:
+        closed = closed.filter(owner_id=filters.owner)
+    won = [d for d in closed.values("status", "value", "currency", "created_at", "closed_at")]
+    won_deals = [d for d in won if d["status"] == Deal.Status.WON]
+    lost = sum(1 for d in won if d["status"] == Deal.Status.LOST)
+    sizes: dict[str, list[Decimal]] = defaultdict(list)
+    for d in won_deals:
+        sizes[d["currency"]].append(d["value"])
+    cycle = [(d["closed_at"] - d["created_at"]).total_seconds() / 86400 for d in won_deals]
+
+    proposals = Proposal.objects.filter(sent_at__gte=filters.since, sent_at__lt=filters.until)
+    if filters.owner:
+        proposals = proposals.filter(deal__owner_id=filters.owner)
+    first_sent: dict = {}
+    accept_hours = []
+    for deal_id, qualified, sent, accepted in proposals.values_list(
+        "deal_id", "deal__qualified_at", "sent_at", "accepted_at"
+    ).order_by("sent_at"):
+        if qualified and deal_id not in first_sent:
+            first_sent[deal_id] = _hours(sent - qualified)
+        if accepted:
+            accept_hours.append(_hours(accepted - sent))
+    decided = len(won_deals) + lost
+    return {
+        "pipeline": pipeline(filters),
+        "won": len(won_deals),
+        "lost": lost,
+        "win_rate": round(len(won_deals) / decided, 4) if decided else None,
+        "average_deal_size": [
+            {"currency": c, "amount": money.quantize(sum(v) / len(v), c)}
+            for c, v in sorted(sizes.items())
+        ],
+        "sales_cycle_days": round(sum(cycle) / len(cycle), 1) if cycle else None,
+        "proposal_turnaround_hours": median(list(first_sent.values())),
+        "sent_to_accepted_hours": median(accept_hours),
+    }
