@@ -12,7 +12,9 @@ urlpatterns = [
     path("c/", include("throughline.sales.portal_urls")),
     path("", include("throughline.signing.urls")),  # signing/ (staff) and c/<token>/sign (signers)
     path("leads/", include("throughline.intake.urls")),
-    path("", include("throughline.intake.channels.urls")),  # f/, hooks/{leads,email,calls}/, intake/
+    path(
+        "", include("throughline.intake.channels.urls")
+    ),  # f/, hooks/{leads,email,calls}/, intake/
     path("u/", include("throughline.messaging.urls")),
     path("automation/", include("throughline.automation.urls")),
     path("integrations/", include("throughline.integrations.urls")),

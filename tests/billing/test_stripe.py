@@ -280,7 +280,9 @@ def test_refund_through_the_gateway_then_its_webhook_counts_once(
     assert sent["amount"] == 2000 and sent["payment_intent"] == payment.gateway_reference
     assert refund.gateway_reference == sent["id"]
     # Stripe then tells us about the refund we made: nothing more is recorded
-    charge = stripe_standin.charge_refunded(stripe_standin.sessions[session["id"]], 2000, sent["id"])
+    charge = stripe_standin.charge_refunded(
+        stripe_standin.sessions[session["id"]], 2000, sent["id"]
+    )
     assert post_webhook(stripe_standin.event("charge.refunded", charge)).status_code == 200
     payment.refresh_from_db()
     assert payment.amount_refunded == Decimal("20.00") and payment.refunds.count() == 1
