@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 PAGES = [
     ("contacts", "/crm/contacts/"),
     ("leads", "/leads/"),
-    ("deals", "/sales/deals/board/"),
+    ("deals", "/sales/deals/"),
     ("automation", "/automation/"),
     ("invoices", "/billing/invoices/"),
     ("reports", "/reports/"),
