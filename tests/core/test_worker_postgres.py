@@ -78,3 +78,42 @@ def test_two_workers_never_run_a_job_twice(tmp_path):
         per_worker[row.worker_ids[-1]] = per_worker.get(row.worker_ids[-1], 0) + 1
     assert set(per_worker) == {"pair-0", "pair-1"}
     assert all(len(row.worker_ids) == 1 for row in ours)
+
+
+def test_ten_thousand_jobs_through_four_workers_none_lost_none_duplicated(tmp_path):
+    from django.utils import timezone
+    from django_tasks_db.models import get_date_max
+
+    # given: 10,000 ready jobs, enqueued in bulk (as a burst of events would)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE job_runs (n integer NOT NULL, pid integer NOT NULL)")
+    now = timezone.now()
+    DBTaskResult.objects.bulk_create(
+        [
+            DBTaskResult(
+                args_kwargs={"args": [n, "job_runs"], "kwargs": {}},
+                task_path="tests.core.jobs_for_tests.record_run",
+                queue_name="default",
+                backend_name="default",
+                run_after=get_date_max(),
+                enqueued_at=now,
+            )
+            for n in range(10_000)
+        ],
+        batch_size=2000,
+    )
+
+    # when: four real worker processes drain the queue
+    workers = [_start_worker(f"four-{i}", tmp_path) for i in range(4)]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0, 0], outputs
+
+    # then: zero lost, zero duplicated
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT n) FROM job_runs")
+        total, distinct = cursor.fetchone()
+        cursor.execute("DROP TABLE job_runs")
+    assert (total, distinct) == (10_000, 10_000)
+    ours = DBTaskResult.objects.filter(task_path__endswith="record_run")
+    assert ours.filter(status=jobs.SUCCESSFUL).count() == 10_000
+    assert ours.exclude(status=jobs.SUCCESSFUL).count() == 0
