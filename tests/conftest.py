@@ -140,3 +140,35 @@ def _fresh_content_type_cache():
     ContentType.objects.clear_cache()
     yield
     ContentType.objects.clear_cache()
+
+
+# Data migrations whose rows a transactional test's flush removes (Django truncates every table
+# between such tests). Their forward functions are idempotent; re-running them restores what a
+# real installation always has (the default pipeline, lead sources, acknowledgement template).
+SEED_MIGRATIONS = [
+    ("throughline.sales.migrations.0002_default_pipeline", "create_defaults"),
+    ("throughline.intake.migrations.0002_default_sources_and_acknowledgement", "forwards"),
+]
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _seed_data_after_flush(request):
+    if not _is_transactional(request):
+        yield
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    for module, function in SEED_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
+    yield
