@@ -88,3 +88,42 @@ def test_a_deposit_that_breaks_the_rules_stays_a_draft(payload, run_jobs, seller
     run_jobs()
     invoice = Invoice.objects.get()
     assert invoice.status == Invoice.Status.DRAFT and invoice.number == ""
+
+
+def test_the_signing_apps_payload_shape_is_understood(payload, run_jobs, seller):
+    # signing's commercial_facts(): totals as pricing.totals_json, the contract number
+    facts = {k: v for k, v in payload.items() if k != "tax_breakdown"}
+    facts["number"] = "C-2025-0003"
+    facts["totals"] = {
+        "currency": "GBP",
+        "breakdown": [
+            {
+                "category": "S",
+                "rate": "20.00",
+                "lines_net": "1000.00",
+                "allowance": "0.00",
+                "base": "1000.00",
+                "tax": "200.00",
+            },
+            {
+                "category": "E",
+                "rate": "0.00",
+                "lines_net": "100.00",
+                "allowance": "0.00",
+                "base": "100.00",
+                "tax": "0.00",
+            },
+        ],
+    }
+    emit("contract.signed", **facts)
+    run_jobs()
+    invoice = Invoice.objects.get()
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.net_total == Decimal("330.00") and invoice.tax_total == Decimal("60.00")
+    assert invoice.buyer_reference == "C-2025-0003"
+
+
+def test_an_unusable_currency_is_acknowledged_not_retried(payload, run_jobs, seller):
+    emit("contract.signed", **dict(payload, currency="XYZ"))
+    run_jobs()
+    assert not Invoice.objects.exists()

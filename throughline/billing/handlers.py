@@ -11,8 +11,10 @@ The payload this needs (sales' events should carry these facts of the acceptance
     currency         ISO 4217
     payment_schedule {"items": [{"label", "percent", "due": "signing" | …}]}
     tax_breakdown    [{"category", "rate", "base"}]  accepted amounts per VAT group (strings)
-                     (``totals.breakdown`` is read too)
-    number           the proposal number, for the line description (optional)
+                     (``totals.breakdown`` is read too: signing's ``contract.signed`` carries
+                     it; sales' ``proposal.accepted`` does not, so the deposit comes with the
+                     signature)
+    number           the contract or proposal number, for the line and the reference
 
 An event without them is acknowledged and left alone (logged): nothing is guessed.
 """
@@ -77,7 +79,9 @@ def deposit_lines(payload: dict) -> list[dict] | None:
                     "tax_rate": str(group.get("rate") or "0"),
                     "tax_category": category,
                     "exemption_reason_code": group.get("exemption_code", ""),
-                    "exemption_reason": group.get("exemption_reason", ""),
+                    # The proposal's exempt lines had their reason; the deposit names it so.
+                    "exemption_reason": group.get("exemption_reason", "")
+                    or ("Exempt from VAT, as on the accepted proposal" if category == "E" else ""),
                 }
             )
     except (KeyError, TypeError, InvalidOperation, money.MoneyError):
@@ -106,16 +110,22 @@ def issue_deposit_invoice(event: DomainEvent) -> str:
     if Invoice.objects.filter(source=source).exists():
         return "deposit already invoiced"
     actor = Actor.system(Channel.WORKER, label=f"billing on {event.name}")
-    invoice = invoicing.create_invoice(
-        actor,
-        contact=contact,
-        currency=payload["currency"],
-        lines=lines,
-        kind=Invoice.Kind.DEPOSIT,
-        source=source,
-        payment_terms="Deposit due on signing",
-        buyer_reference=str(payload.get("number") or "")[:200],
-    )
+    try:
+        with transaction.atomic():
+            invoice = invoicing.create_invoice(
+                actor,
+                contact=contact,
+                currency=payload["currency"],
+                lines=lines,
+                kind=Invoice.Kind.DEPOSIT,
+                source=source,
+                payment_terms="Deposit due on signing",
+                buyer_reference=str(payload.get("number") or "")[:200],
+            )
+    except ValidationError as exc:
+        # Facts we cannot invoice (an unknown currency…): retrying would not help.
+        logger.warning("%s %s: deposit not invoiced: %s", event.name, event.id, exc.messages)
+        return "no deposit (invalid facts)"
     try:
         with transaction.atomic():
             invoice = invoicing.issue_invoice(actor, invoice)
