@@ -79,44 +79,54 @@ def _reply_to(request: SigningRequest) -> str:
     return owner.email if owner else ""
 
 
-def send_invitation(actor: Actor, signer: Signer) -> None:
+def _send_to_signer(
+    actor: Actor,
+    signer: Signer,
+    *,
+    subject: str,
+    template: str,
+    attachments: list | None = None,
+    **extra_context,
+) -> None:
+    """An e-mail to one signer about their request, carrying their personal link placeholder."""
     request = signer.request
-    contract = request.contract
     _send(
         actor,
         to=signer.email,
         contact=signer.contact,
-        subject=f"Please sign: {contract.title} ({contract.number})",
-        template="signing/email/invitation.txt",
+        subject=subject,
+        template=template,
         context={
             "signer": signer,
-            "contract": contract,
+            "contract": request.contract,
             "request": request,
             "link": link_placeholder(signer),
-            "sender": request.sent_by,
+            **extra_context,
         },
         source=_source(request),
         reply_to=_reply_to(request),
+        attachments=attachments,
+    )
+
+
+def send_invitation(actor: Actor, signer: Signer) -> None:
+    contract = signer.request.contract
+    _send_to_signer(
+        actor,
+        signer,
+        subject=f"Please sign: {contract.title} ({contract.number})",
+        template="signing/email/invitation.txt",
+        sender=signer.request.sent_by,
     )
 
 
 def send_reminder(actor: Actor, signer: Signer) -> None:
-    request = signer.request
-    contract = request.contract
-    _send(
+    contract = signer.request.contract
+    _send_to_signer(
         actor,
-        to=signer.email,
-        contact=signer.contact,
+        signer,
         subject=f"Reminder: please sign {contract.title} ({contract.number})",
         template="signing/email/reminder.txt",
-        context={
-            "signer": signer,
-            "contract": contract,
-            "request": request,
-            "link": link_placeholder(signer),
-        },
-        source=_source(request),
-        reply_to=_reply_to(request),
     )
 
 
@@ -189,20 +199,11 @@ def send_completed(actor: Actor, request: SigningRequest) -> None:
         }
     ]
     for signer in request.signers.all():
-        _send(
+        _send_to_signer(
             actor,
-            to=signer.email,
-            contact=signer.contact,
+            signer,
             subject=f"Signed by everyone: {contract.title} ({contract.number})",
             template="signing/email/completed.txt",
-            context={
-                "signer": signer,
-                "contract": contract,
-                "request": request,
-                "link": link_placeholder(signer),
-            },
-            source=_source(request),
-            reply_to=_reply_to(request),
             attachments=attachment,
         )
     if contract.owner and contract.owner.email not in {s.email for s in request.signers.all()}:
