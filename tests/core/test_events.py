@@ -36,8 +36,36 @@ def test_event_and_its_jobs_are_written_with_the_change(actor, task_on_contact_c
         job.args_kwargs["args"]
         for job in DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event")
     ]
-    assert [event.id, path] in handler_jobs  # one job per registered handler, ours included
-    assert len(handler_jobs) == len(events.handlers_for("contact.created"))
+    assert [event.id, path] in handler_jobs  # one job per interested handler, ours included
+    # Catch-all handlers with nothing to do (no workflow, no webhook endpoint) get no job.
+    catch_all = set(events.handlers_for("*"))
+    assert catch_all and not catch_all & {p for _, p in handler_jobs}
+
+
+@pytest.mark.django_db
+def test_a_catch_all_handler_gets_a_job_once_it_has_something_to_do(actor):
+    from throughline.integrations.models import WebhookEndpoint
+
+    webhooks = "throughline.integrations.handlers.deliver_to_webhooks"
+
+    def handler_jobs(event):
+        return {
+            job.args_kwargs["args"][1]
+            for job in DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event")
+            if job.args_kwargs["args"][0] == event.id
+        }
+
+    services.create_contact(actor, first_name="Ada", email="ada@example.com")
+    assert webhooks not in handler_jobs(DomainEvent.objects.get(name="contact.created"))
+    WebhookEndpoint.objects.create(
+        name="CRM sync",
+        url="https://hooks.example.com/in",
+        event_types=["contact.created"],
+        secret="s" * 32,
+    )
+    contact = services.create_contact(actor, first_name="Grace", email="grace@example.com")
+    event = DomainEvent.objects.get(name="contact.created", subject_id=str(contact.pk))
+    assert webhooks in handler_jobs(event)
 
 
 @pytest.mark.django_db

@@ -97,7 +97,8 @@ def record(
         object_type = object_type or object_type_of(obj)
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    with transaction.atomic():
+    # No savepoint of its own: an entry is part of its operation's transaction, all or nothing.
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"last_hash": GENESIS, "last_seq": 0}
         )

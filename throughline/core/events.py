@@ -40,21 +40,31 @@ EVENT_NAMES = frozenset(
 MAX_CHAIN_DEPTH = 8
 
 Handler = Callable[[DomainEvent], Any]
+Wants = Callable[[str], bool]
 _handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
+_wants: dict[str, Wants] = {}
 
 
 def handler_path(fn: Handler) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def on(*names: str) -> Callable[[Handler], Handler]:
-    """Register ``fn(event)`` for the named events (or ``"*"`` for every event)."""
+def on(*names: str, wants: Wants | None = None) -> Callable[[Handler], Handler]:
+    """Register ``fn(event)`` for the named events (or ``"*"`` for every event).
+
+    ``wants(event_name)``, if given, is asked inside ``emit()``'s transaction whether the
+    handler has anything to do with such an event now (e.g. an active workflow listens to
+    it); when it says no, no job is enqueued. A catch-all handler with nothing to do would
+    otherwise cost a job row and a worker round trip for every event of the system.
+    """
 
     def register(fn: Handler) -> Handler:
         for name in names:
             if name != "*" and name not in EVENT_NAMES:
                 raise ValueError(f"Unknown event name {name!r}")
             _handlers[name][handler_path(fn)] = fn
+        if wants is not None:
+            _wants[handler_path(fn)] = wants
         return fn
 
     return register
@@ -97,7 +107,9 @@ def emit(
         depth=depth,
     )
     for path in handlers_for(name):
-        handle_event.enqueue(event.id, path)
+        wants = _wants.get(path)
+        if wants is None or wants(name):
+            handle_event.enqueue(event.id, path)
     return event
 
 

@@ -15,9 +15,17 @@ from throughline.core.models import DomainEvent, User
 from throughline.core.roles import ROLE_PERMISSIONS
 from throughline.integrations import delivery
 from throughline.integrations.health import health_actor
+from throughline.integrations.models import WebhookEndpoint
 
 
-@events.on("*")
+def _subscribed(event_name: str) -> bool:
+    return any(
+        endpoint.subscribes_to(event_name)
+        for endpoint in WebhookEndpoint.objects.filter(is_active=True).only("id", "event_types")
+    )
+
+
+@events.on("*", wants=_subscribed)
 def deliver_to_webhooks(event: DomainEvent) -> None:
     delivery.queue_event_deliveries(event)
 

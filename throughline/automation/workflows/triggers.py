@@ -34,7 +34,17 @@ MAX_SUBJECTS_PER_SCHEDULED_RUN = 5000
 SWEEP_BATCH = 500
 
 
-@events.on("*")
+def _listened_to(event_name: str) -> bool:
+    """Whether an active workflow or an open absence watch cares about such an event now."""
+    return (
+        Workflow.objects.filter(is_active=True, current_version__trigger_event=event_name).exists()
+        or AbsenceWatch.objects.filter(
+            status=AbsenceWatch.Status.WATCHING, missing_event=event_name
+        ).exists()
+    )
+
+
+@events.on("*", wants=_listened_to)
 def dispatch_event(event: DomainEvent) -> None:
     """Start event-triggered workflows, open and close absence watches."""
     if not event.subject_type or not event.subject_id:
