@@ -82,6 +82,18 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
 
 
+@dataclass
+class Change:
+    """One audit entry to append: what ``record()`` takes, as data (for ``record_many``)."""
+
+    action: str
+    obj: models.Model | None = None
+    changes: dict[str, Any] | None = None
+    object_type: str = ""
+    object_id: str = ""
+    object_repr: str = ""
+
+
 def record(
     actor: Actor,
     action: str,
@@ -93,37 +105,52 @@ def record(
     object_repr: str = "",
 ) -> AuditEntry:
     """Append one entry. Must run inside the business operation's transaction."""
-    if obj is not None:
-        object_type = object_type or object_type_of(obj)
-        object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)[:200]
+    change = Change(action, obj, changes, object_type, object_id, object_repr)
+    return record_many(actor, [change])[0]
+
+
+def record_many(actor: Actor, changes: list[Change]) -> list[AuditEntry]:
+    """Append entries in order with one lock of the chain head and one insert (bulk writes)."""
+    if not changes:
+        return []
     # No savepoint of its own: an entry is part of its operation's transaction, all or nothing.
     with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"last_hash": GENESIS, "last_seq": 0}
         )
-        entry = AuditEntry(
-            at=timezone.now(),
-            actor=actor.user,
-            actor_label=actor.display[:200],
-            channel=actor.channel,
-            object_type=object_type,
-            object_id=object_id,
-            object_repr=object_repr,
-            action=action,
-            changes=_jsonable(changes or {}),
-            request_id=actor.request_id or "",
-            ip=actor.ip,
-            prev_hash=head.last_hash,
-        )
-        # seq is assigned under the head lock, so it follows chain order exactly.
-        entry.seq = head.last_seq + 1
-        entry.hash = compute_hash(head.last_hash, entry)
-        entry.save(force_insert=True)
-        head.last_hash = entry.hash
-        head.last_seq = entry.seq
+        now = timezone.now()
+        entries = []
+        prev_hash, seq = head.last_hash, head.last_seq
+        for change in changes:
+            obj = change.obj
+            entry = AuditEntry(
+                at=now,
+                actor=actor.user,
+                actor_label=actor.display[:200],
+                channel=actor.channel,
+                object_type=change.object_type or (object_type_of(obj) if obj is not None else ""),
+                object_id=change.object_id or (str(obj.pk) if obj is not None else ""),
+                object_repr=change.object_repr or (str(obj)[:200] if obj is not None else ""),
+                action=change.action,
+                changes=_jsonable(change.changes or {}),
+                request_id=actor.request_id or "",
+                ip=actor.ip,
+                prev_hash=prev_hash,
+            )
+            # seq is assigned under the head lock, so it follows chain order exactly.
+            seq += 1
+            entry.seq = seq
+            entry.hash = compute_hash(prev_hash, entry)
+            prev_hash = entry.hash
+            entries.append(entry)
+        if len(entries) == 1:
+            entries[0].save(force_insert=True)
+        else:
+            AuditEntry.objects.bulk_create(entries, batch_size=500)
+        head.last_hash = prev_hash
+        head.last_seq = seq
         head.save(update_fields=["last_hash", "last_seq"])
-    return entry
+    return entries
 
 
 @dataclass

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from throughline.core.actor import Actor
-from throughline.core.jobs import PermanentJobError, job
+from throughline.core.jobs import PermanentJobError, enqueue_many, job
 from throughline.core.models import DomainEvent, HandledEvent
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,55 @@ def emit(
         if wants is None or wants(name):
             handle_event.enqueue(event.id, path)
     return event
+
+
+@dataclass
+class Occurrence:
+    """One event for ``emit_many``: what ``emit()`` takes, as data."""
+
+    name: str
+    subject: models.Model
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def emit_many(actor: Actor, occurrences: list[Occurrence]) -> list[DomainEvent]:
+    """``emit()`` for a batch (bulk writes): one insert of the events, one of their jobs."""
+    if not occurrences:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("emit_many() must run inside the transaction of the change")
+    now = timezone.now()
+    built = []
+    for occurrence in occurrences:
+        if occurrence.name not in EVENT_NAMES:
+            raise ValueError(f"Unknown event name {occurrence.name!r}")
+        built.append(
+            DomainEvent(
+                name=occurrence.name,
+                subject_type=occurrence.subject._meta.label_lower,
+                subject_id=str(occurrence.subject.pk),
+                payload=occurrence.payload,
+                actor=actor.user,
+                channel=actor.channel,
+                occurred_at=now,
+                depth=0,
+            )
+        )
+    created = DomainEvent.objects.bulk_create(built, batch_size=500)
+    wanted: dict[tuple[str, str], bool] = {}
+    job_args = []
+    for event in created:
+        for path in handlers_for(event.name):
+            wants = _wants.get(path)
+            if wants is not None:
+                key = (path, event.name)
+                if key not in wanted:
+                    wanted[key] = wants(event.name)
+                if not wanted[key]:
+                    continue
+            job_args.append((event.id, path))
+    enqueue_many(handle_event, job_args)
+    return created
 
 
 @job(queue_name="events", max_attempts=8)

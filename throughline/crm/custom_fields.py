@@ -8,13 +8,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from throughline.core.lookup_cache import cached
 from throughline.crm.models import CustomFieldDefinition
 
 Kind = CustomFieldDefinition.Kind
 
 
 def definitions(entity: str) -> list[CustomFieldDefinition]:
-    return list(CustomFieldDefinition.objects.filter(entity=entity))
+    return cached(
+        ("crm.custom_fields", entity),
+        lambda: list(CustomFieldDefinition.objects.filter(entity=entity)),
+    )
 
 
 def _coerce(defn: CustomFieldDefinition, value: Any) -> Any:

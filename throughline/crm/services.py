@@ -23,7 +23,9 @@ CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "title", "company
 COMPANY_FIELDS = ("name", "website", "phone", "address", "country", "vat_id", "owner")
 
 
-def _clean_contact_fields(data: dict[str, Any], instance: Contact | None) -> dict[str, Any]:
+def _clean_contact_fields(
+    data: dict[str, Any], instance: Contact | None, *, email_checked: bool = False
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     region = Organization.current().default_phone_region
@@ -55,7 +57,7 @@ def _clean_contact_fields(data: dict[str, Any], instance: Contact | None) -> dic
     if not errors and not any(merged.values()):
         errors["__all__"] = "Give at least a name, an e-mail address or a phone number."
     email_norm = cleaned.get("email_normalized")
-    if email_norm and "email" not in errors:
+    if email_norm and "email" not in errors and not email_checked:
         clash = Contact.objects.filter(email_normalized=email_norm)
         if instance is not None:
             clash = clash.exclude(pk=instance.pk)
@@ -98,14 +100,23 @@ def _set_tags(instance, names: list[str] | None) -> None:
     instance.tags.set(tags)
 
 
+def build_contact(actor: Actor, *, email_checked: bool = False, **data: Any) -> Contact:
+    """A validated, unsaved contact (``create_contact``, and bulk imports that insert many).
+
+    ``email_checked``: the caller has made sure no contact has this e-mail (bulk imports
+    look all of a batch's addresses up at once, under their locks).
+    """
+    contact = Contact()
+    _apply(contact, _clean_contact_fields(data, None, email_checked=email_checked))
+    if contact.owner_id is None and actor.user is not None:
+        contact.owner = actor.user
+    return contact
+
+
 @transaction.atomic
 def create_contact(actor: Actor, **data: Any) -> Contact:
     tags = data.pop("tags", None)
-    cleaned = _clean_contact_fields(data, None)
-    contact = Contact()
-    _apply(contact, cleaned)
-    if contact.owner_id is None and actor.user is not None:
-        contact.owner = actor.user
+    contact = build_contact(actor, **data)
     try:
         with transaction.atomic():
             contact.save(force_insert=True)
@@ -195,14 +206,19 @@ def _clean_company_fields(data: dict[str, Any], instance: Company | None) -> dic
     return cleaned
 
 
+def build_company(actor: Actor, **data: Any) -> Company:
+    """A validated, unsaved company (``create_company``, and bulk imports)."""
+    company = Company()
+    _apply(company, _clean_company_fields(data, None))
+    if company.owner_id is None and actor.user is not None:
+        company.owner = actor.user
+    return company
+
+
 @transaction.atomic
 def create_company(actor: Actor, **data: Any) -> Company:
     tags = data.pop("tags", None)
-    cleaned = _clean_company_fields(data, None)
-    company = Company()
-    _apply(company, cleaned)
-    if company.owner_id is None and actor.user is not None:
-        company.owner = actor.user
+    company = build_company(actor, **data)
     company.save(force_insert=True)
     _set_tags(company, tags)
     changes = audit_log.diff({}, audit_log.snapshot(company))

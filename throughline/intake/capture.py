@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
+from throughline.core.lookup_cache import cached
 from throughline.core.models import Organization, User
 from throughline.core.roles import Role
 from throughline.crm import services as crm
@@ -304,7 +305,12 @@ def clean_input(data: LeadInput, org: Organization | None = None) -> _Clean:
         except ValidationError:
             errors["source"] = "Use letters, digits, '-' or '_' (e.g. google-ads)."
         else:
-            c.source = LeadSource.objects.select_related("default_owner").filter(slug=slug).first()
+            c.source = cached(
+                ("intake.source", slug),
+                lambda: (
+                    LeadSource.objects.select_related("default_owner").filter(slug=slug).first()
+                ),
+            )
             if c.source is not None and not c.source.is_active:
                 errors["source"] = f"The lead source {slug!r} is switched off."
     c.source_slug = slug
@@ -337,22 +343,26 @@ def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _lock_identities(clean: _Clean) -> None:
+def lock_identities(*cleans: _Clean) -> None:
     """PostgreSQL: queue captures of the same person / company (see the module docstring)."""
     if connection.vendor != "postgresql":
         return  # SQLite runs one writer at a time (BEGIN IMMEDIATE)
     keys = set()
-    if clean.email_normalized:
-        keys.add(f"intake:email:{clean.email_normalized}")
-    if clean.phone:
-        keys.add(f"intake:phone:{clean.phone}")
-    company = matching.company_key(clean.company_name)
-    if company:
-        keys.add(f"intake:company:{company}")
+    for clean in cleans:
+        if clean.email_normalized:
+            keys.add(f"intake:email:{clean.email_normalized}")
+        if clean.phone:
+            keys.add(f"intake:phone:{clean.phone}")
+        company = matching.company_key(clean.company_name)
+        if company:
+            keys.add(f"intake:company:{company}")
     # Sorted, so two captures needing the same locks take them in the same order.
-    with connection.cursor() as cursor:
-        for lock in sorted(_lock_id(key) for key in keys):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+    locks = sorted({_lock_id(key) for key in keys})
+    if locks:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [locks]
+            )
 
 
 def _names_conflict(contact: Contact, clean: _Clean) -> bool:
@@ -383,8 +393,8 @@ def find_known_contact(clean: _Clean) -> tuple[Contact | None, str]:
     return None, ""
 
 
-def _enrich(actor: Actor, contact: Contact, clean: _Clean, company: Company | None) -> Contact:
-    """Add what the known contact lacks; never overwrite what it has."""
+def enrichment(contact: Contact, clean: _Clean, company: Company | None) -> dict[str, Any]:
+    """What a lead adds to the known contact: only what it lacks, never overwriting."""
     updates: dict[str, Any] = {}
     if not contact.first_name and not contact.last_name:
         updates.update(
@@ -398,6 +408,12 @@ def _enrich(actor: Actor, contact: Contact, clean: _Clean, company: Company | No
         updates["title"] = clean.title
     if contact.company_id is None and company is not None:
         updates["company"] = company
+    return updates
+
+
+def _enrich(actor: Actor, contact: Contact, clean: _Clean, company: Company | None) -> Contact:
+    """Add what the known contact lacks; never overwrite what it has."""
+    updates = enrichment(contact, clean, company)
     if not updates:
         # Known people are indexed even when the reaction to their creation has not run yet.
         dedup.index_contact(contact)
@@ -601,6 +617,33 @@ def _first_contact_task(actor: Actor, lead: Lead, contact: Contact) -> Task:
     )
 
 
+def captured_changes(lead: Lead) -> dict[str, list[Any]]:
+    """The audit entry of a captured lead."""
+    return {
+        "contact": [None, str(lead.contact_id)],
+        "source": [None, lead.source.slug],
+        "channel": [None, lead.channel],
+        "owner": [None, lead.owner.email if lead.owner else None],
+        "matched_on": [None, lead.matched_on or None],
+        "sla_due_at": [None, lead.sla_due_at],
+        "duplicate_of": [None, str(lead.duplicate_of_id) if lead.duplicate_of_id else None],
+    }
+
+
+def captured_payload(lead: Lead, matches: list[dedup.Match]) -> dict[str, Any]:
+    """The ``lead.captured`` event's facts."""
+    return {
+        "contact_id": str(lead.contact_id),
+        "source": lead.source.slug,
+        "channel": lead.channel,
+        "owner_id": str(lead.owner_id) if lead.owner_id else None,
+        "contact_created": lead.contact_created,
+        "matched_on": lead.matched_on or None,
+        "possible_duplicates": [str(m.contact_id) for m in matches],
+        "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
+    }
+
+
 # --- The entry point -------------------------------------------------------------------------
 
 
@@ -637,7 +680,7 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
                 matched_on=existing.matched_on,
                 possible_duplicates=list(existing.possible_duplicates.all()),
             )
-    _lock_identities(clean)
+    lock_identities(clean)
     source, source_created = _source(clean)
     owner = choose_owner(actor, data, source)
     # Reads first: the first audited write locks the audit chain's head until commit, so
@@ -710,35 +753,10 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
             source=f"lead via {clean.channel}",
             ip=clean.ip,
         )
-    audit_log.record(
-        actor,
-        "lead.captured",
-        lead,
-        changes={
-            "contact": [None, str(contact.pk)],
-            "source": [None, source.slug],
-            "channel": [None, clean.channel],
-            "owner": [None, owner.email if owner else None],
-            "matched_on": [None, matched_on or None],
-            "sla_due_at": [None, lead.sla_due_at],
-            "duplicate_of": [None, str(lead.duplicate_of_id) if lead.duplicate_of_id else None],
-        },
-    )
+    audit_log.record(actor, "lead.captured", lead, changes=captured_changes(lead))
     ack = _acknowledge(actor, lead, contact, org) if data.acknowledge else None
     task = _first_contact_task(actor, lead, contact) if data.create_task else None
-    events.emit(
-        actor,
-        "lead.captured",
-        lead,
-        contact_id=str(contact.pk),
-        source=source.slug,
-        channel=clean.channel,
-        owner_id=str(owner.pk) if owner else None,
-        contact_created=contact_created,
-        matched_on=matched_on or None,
-        possible_duplicates=[str(m.contact_id) for m in matches],
-        sla_due_at=lead.sla_due_at.isoformat() if lead.sla_due_at else None,
-    )
+    events.emit(actor, "lead.captured", lead, **captured_payload(lead, matches))
     return CaptureResult(
         lead=lead,
         contact=contact,

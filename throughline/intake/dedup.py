@@ -333,25 +333,61 @@ CANDIDATE_FIELDS = (
 )
 
 
+def _people(ids: Iterable) -> dict:
+    """Candidate rows as ``Person``s by contact id (plain rows, not model instances)."""
+    ids = list(ids)
+    people: dict = {}
+    for start in range(0, len(ids), 2000):
+        rows = Contact.objects.filter(pk__in=ids[start : start + 2000]).values_list(
+            *CANDIDATE_FIELDS
+        )
+        for pk, first, last, email, phone, company_id, company_name, company_domain in rows:
+            people[pk] = Person(
+                contact_id=pk,
+                first_name=first,
+                last_name=last,
+                email=email,
+                phone=phone,
+                company_id=company_id,
+                company_name=company_name or "",
+                website_domain=company_domain or "",
+            )
+    return people
+
+
 def candidates(person: Person, exclude: Iterable = ()) -> list[Person]:
     ids = candidate_ids(person.blocking_keys(), exclude=[person.contact_id, *exclude])
-    if not ids:
-        return []
-    # Plain rows, not model instances: a common name can bring a few hundred candidates.
-    rows = Contact.objects.filter(pk__in=ids).values_list(*CANDIDATE_FIELDS)
-    return [
-        Person(
-            contact_id=pk,
-            first_name=first,
-            last_name=last,
-            email=email,
-            phone=phone,
-            company_id=company_id,
-            company_name=company_name or "",
-            website_domain=company_domain or "",
-        )
-        for pk, first, last, email, phone, company_id, company_name, company_domain in rows
-    ]
+    # A common name can bring a few hundred candidates.
+    return list(_people(ids).values()) if ids else []
+
+
+def candidates_by_key(keys: Iterable[str]) -> dict[str, list[Person]]:
+    """``candidates`` for many keys at once (bulk capture): key → its candidate people.
+
+    The same per-key ``LIMIT``s as ``candidate_ids``, in one query per few hundred keys, and
+    one query for the candidates' rows.
+    """
+    keys = sorted(set(keys))
+    table = connection.ops.quote_name(ContactKey._meta.db_table)
+    column = connection.ops.quote_name("key")
+    field = ContactKey._meta.get_field("contact").target_field
+    ids_by_key: dict[str, list] = {}
+    for start in range(0, len(keys), 300):
+        chunk = keys[start : start + 300]
+        parts, params = [], []
+        for n, key in enumerate(chunk):
+            limit = PER_COARSE_KEY if key.startswith("i:") else PER_KEY
+            parts.append(
+                f"SELECT * FROM (SELECT {column}, contact_id FROM {table} "  # noqa: S608 - fixed
+                f"WHERE {column} = %s LIMIT {limit}) AS k{n}"
+            )
+            params.append(key)
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for key, raw in cursor.fetchall():
+                ids_by_key.setdefault(key, []).append(field.to_python(raw))
+    people = _people({pk for ids in ids_by_key.values() for pk in ids})
+    return {key: [people[pk] for pk in ids if pk in people] for key, ids in ids_by_key.items()}
 
 
 def find_matches(person: Person, exclude: Iterable = ()) -> list[Match]:

@@ -70,10 +70,15 @@ class Organization(models.Model):
     @classmethod
     def current(cls) -> "Organization":
         """The installation's organization, created with defaults on first use."""
-        org = cls.objects.order_by("pk").first()
-        if org is None:
-            org, _ = cls.objects.get_or_create(pk=1)
-        return org
+        from throughline.core.lookup_cache import cached
+
+        def load() -> Organization:
+            org = cls.objects.order_by("pk").first()
+            if org is None:
+                org, _ = cls.objects.get_or_create(pk=1)
+            return org
+
+        return cached("core.organization", load)
 
     def clean(self) -> None:
         hours = self.working_hours or {}
