@@ -374,7 +374,10 @@ def _likely_matches(
         found.sort(key=lambda m: (-m.confidence, str(m.contact_id)))
         matches_of[i] = found[: dedup.MAX_FLAGS]
         for key in keys_of[i]:
-            new_people[key].append(person)
+            pool_of_key = new_people[key]
+            pool_of_key.append(person)
+            if len(pool_of_key) > dedup.PER_KEY:  # as the index look-up, a bounded share per key
+                del pool_of_key[0]
 
 
 # --- Writes ---------------------------------------------------------------------------------

@@ -544,8 +544,13 @@ def choose_owner(actor: Actor, data: LeadInput, source: LeadSource | None) -> Us
     if data.channel in {Channel.MANUAL, Channel.REFERRAL} and actor.user is not None:
         if actor.user.is_active:
             return actor.user
-    return (
-        User.objects.filter(is_active=True, role=Role.OWNER).order_by("date_joined", "pk").first()
+    return cached(
+        "intake.first_owner",
+        lambda: (
+            User.objects.filter(is_active=True, role=Role.OWNER)
+            .order_by("date_joined", "pk")
+            .first()
+        ),
     )
 
 

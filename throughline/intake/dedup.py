@@ -18,6 +18,7 @@ This module finds the *likely* ones, in two steps:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ from throughline.intake.models import CompanyKey, ContactKey
 
 # A pair at or above this confidence is flagged as a possible duplicate.
 FLAG_THRESHOLD = 0.75
+_NON_DIGITS = re.compile(r"\D")
 MAX_FLAGS = 5
 # Candidates read per blocking key: a common name ("J. Smith") cannot crowd out the rest.
 PER_KEY = 100
@@ -54,6 +56,7 @@ class Person:
     first_compact: str = field(init=False, default="")
     last: str = field(init=False, default="")
     local: str = field(init=False, default="")
+    local_digits: str = field(init=False, default="")
     domain: str = field(init=False, default="")
     org_ids: frozenset = field(init=False, default=frozenset())
     company_norm: str = field(init=False, default="")
@@ -64,6 +67,7 @@ class Person:
         self.last = matching.compact(self.last_name)
         local, self.domain = matching.split_email(self.email)
         self.local = matching.email_local_key(local)
+        self.local_digits = _digits(self.local)
         self.company_norm = matching.company_key(self.company_name)
         org_domain = matching.organization_domain(self.domain, self.website_domain)
         ids = set()
@@ -149,7 +153,7 @@ def name_similarity(a: Person, b: Person) -> tuple[float, float, bool] | None:
 
 
 def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return _NON_DIGITS.sub("", text)
 
 
 def email_similarity(a: Person, b: Person) -> float:
@@ -157,7 +161,7 @@ def email_similarity(a: Person, b: Person) -> float:
     if not a.local or not b.local or min(len(a.local), len(b.local)) < 4:
         return 0.0
     similarity = OSA.normalized_similarity(a.local, b.local)
-    digits_a, digits_b = _digits(a.local), _digits(b.local)
+    digits_a, digits_b = a.local_digits, b.local_digits
     if digits_a != digits_b and (digits_a or digits_b):
         # john.smith1 / john.smith2, jsmith84 / jsmith: numbered addresses of different people.
         similarity = min(similarity, 0.6)
@@ -209,6 +213,8 @@ def score_pair(a: Person, b: Person) -> Match | None:
     Different organizations, or clearly different names, rule a pair out.
     """
     names = name_similarity(a, b)
+    if names is not None and (names[1] < 0.75 or names[0] < 0.6):
+        return None  # different people (Sarah and Raj Patel at one firm)
     org = same_organization(a, b)
     email = email_similarity(a, b)
     same_domain = bool(a.domain) and a.domain == b.domain
@@ -228,8 +234,6 @@ def score_pair(a: Person, b: Person) -> Match | None:
     strong_name = False
     if names is not None:
         first, last, transposed = names
-        if last < 0.75 or first < 0.6:
-            return None  # different people (Sarah and Raj Patel at one firm)
         # A surname slip at the same company ("Ward" / "Werd") is still them.
         strong_name = first >= 0.85 and (
             last >= 0.88 or (org is True and first >= 0.95 and last >= 0.8)
