@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from throughline.billing.views import actions, collections, invoices, payments
+from throughline.billing.views import actions, collections, invoices, payments, statements
 
 app_name = "billing"
 
@@ -31,6 +31,13 @@ urlpatterns = [
         collections.contact_pause,
         name="dunning_contact_pause",
     ),
+    path("statements/", statements.statement_list, name="statement_list"),
+    path("statements/upload/", statements.statement_upload, name="statement_upload"),
+    path("statements/unmatched/", statements.unmatched_lines, name="statement_unmatched"),
+    path("statements/<uuid:pk>/", statements.statement_detail, name="statement_detail"),
+    path("statements/lines/<int:pk>/confirm/", statements.line_confirm, name="line_confirm"),
+    path("statements/lines/<int:pk>/match/", statements.line_match, name="line_match"),
+    path("statements/lines/<int:pk>/ignore/", statements.line_ignore, name="line_ignore"),
     path("payments/", payments.payment_list, name="payment_list"),
     path("payments/<uuid:pk>/", payments.payment_detail, name="payment_detail"),
     path("payments/<uuid:pk>/refund/", payments.payment_refund, name="payment_refund"),
