@@ -23,7 +23,8 @@ def parse(content: bytes, account: str = "") -> list[ParsedLine]:
         ofx = parser.convert()
         statements = list(ofx.statements)
     except Exception as exc:  # ofxtools raises many kinds (ParseError, ValueError, KeyError…)
-        raise StatementError(f"The OFX file cannot be read: {exc or type(exc).__name__}.") from exc
+        detail = clip(str(exc) or type(exc).__name__, 160)
+        raise StatementError(f"The OFX file cannot be read: {detail}.") from exc
     lines: list[ParsedLine] = []
     for statement in statements:
         acct = account or str(getattr(statement.account, "acctid", "") or "")
