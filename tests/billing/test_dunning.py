@@ -217,3 +217,25 @@ def test_custom_steps_are_checked(actor):
         {"offset": 3, "label": "Nudge", "template": dunning.OVERDUE, "task": False, "fee": False}
     ]
     assert not policy.charge_interest
+
+
+def test_the_sweep_looks_only_at_invoices_with_a_step_due(invoice, time_machine):
+    at(day(7), time_machine)
+    assert dunning.sweep().sent == 1
+    for offset in (8, 10, 13):
+        at(day(offset), time_machine)
+        assert dunning.sweep().looked_at == 0  # nothing due until +14
+    at(day(30), time_machine)
+    assert dunning.sweep().sent == 1
+    at(day(31), time_machine)
+    assert dunning.sweep().looked_at == 0  # every step done
+
+
+def test_a_paused_clients_invoice_still_becomes_overdue(
+    actor, invoice, client_contact, time_machine
+):
+    dunning.pause_dunning(actor, client_contact)
+    at(day(3), time_machine)
+    result = dunning.sweep()
+    assert (result.overdue, result.sent) == (1, 0)
+    assert DomainEvent.objects.filter(name="invoice.overdue", subject_id=str(invoice.pk)).exists()

@@ -101,6 +101,9 @@ class DunningCase(TimestampedModel):
     disputed_at = models.DateTimeField(null=True, blank=True)
     dispute_reason = models.TextField(blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep next has something to do for this invoice (the next step's day); empty =
+    # look now. Keeps the hourly sweep to the invoices with a step due, not every open one.
+    next_check_on = models.DateField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -30,6 +30,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from throughline.billing.documents.pdf import Formatter
@@ -98,6 +99,7 @@ DEFAULT_TEMPLATES = {
     ),
 }
 MAX_STEPS = 12
+NOTHING_LEFT = dt.date.max  # next_check_on of a case whose steps are all done
 
 
 def dunning_actor() -> Actor:
@@ -213,6 +215,8 @@ def set_policy(
             )
         policy.interest_margin = margin
     policy.save()
+    # New steps: every case is looked at again on the next sweep.
+    DunningCase.objects.exclude(next_check_on=None).update(next_check_on=None)
     changes = audit_log.diff(before, audit_log.snapshot(policy))
     if changes:
         audit_log.record(actor, "dunning.policy_changed", policy, changes=changes)
@@ -254,6 +258,7 @@ def pause_dunning(actor: Actor, contact: Contact, reason: str = "") -> DunningPa
 @transaction.atomic
 def resume_dunning(actor: Actor, contact: Contact) -> bool:
     deleted, _ = DunningPause.objects.filter(contact=contact).delete()
+    DunningCase.objects.filter(invoice__contact=contact).update(next_check_on=None)
     if deleted:
         audit_log.record(actor, "dunning.resumed", contact)
     return bool(deleted)
@@ -296,7 +301,8 @@ def resolve_dispute(actor: Actor, invoice: Invoice) -> DunningCase:
     if case.state != DunningCase.State.DISPUTED:
         raise ValidationError("This invoice is not disputed.")
     case.state = DunningCase.State.ACTIVE if invoice.is_open else DunningCase.State.CLOSED
-    case.save(update_fields=["state", "updated_at"])
+    case.next_check_on = None
+    case.save(update_fields=["state", "next_check_on", "updated_at"])
     audit_log.record(
         actor, "invoice.dispute_resolved", invoice, changes={"dunning": ["disputed", case.state]}
     )
@@ -336,11 +342,16 @@ def sweep(today: dt.date | None = None) -> SweepResult:
         return result
     ensure_templates()
     earliest = min(step["offset"] for step in policy.steps)
+    # Paused and disputed invoices are looked at too: they still become overdue (the event).
     candidates = (
         Invoice.objects.open()
         .filter(due_date__isnull=False, due_date__lte=today - dt.timedelta(days=earliest))
-        .exclude(contact__dunning_pause__isnull=False)
-        .exclude(dunning_case__state=DunningCase.State.DISPUTED)
+        .filter(
+            Q(dunning_case__isnull=True)
+            | Q(dunning_case__next_check_on__isnull=True)
+            | Q(dunning_case__next_check_on__lte=today)
+            | Q(dunning_case__overdue_emitted_at__isnull=True, due_date__lt=today)
+        )
         .order_by("due_date", "pk")
         .values_list("pk", flat=True)
     )
@@ -373,10 +384,6 @@ def remind(invoice_id, policy: DunningPolicy, today: dt.date, result: SweepResul
     if invoice is None or not invoice.is_open or invoice.due_date is None:
         return "closed"
     case, _ = DunningCase.objects.get_or_create(invoice=invoice)
-    if case.state != DunningCase.State.ACTIVE:
-        return case.state
-    if DunningPause.objects.filter(contact_id=invoice.contact_id).exists():
-        return "paused"
     actor = dunning_actor()
     if invoice.is_overdue(today) and case.overdue_emitted_at is None:
         case.overdue_emitted_at = timezone.now()
@@ -392,14 +399,21 @@ def remind(invoice_id, policy: DunningPolicy, today: dt.date, result: SweepResul
             currency=invoice.currency,
         )
         result.overdue += 1
+    if case.state != DunningCase.State.ACTIVE:
+        return case.state
+    if DunningPause.objects.filter(contact_id=invoice.contact_id).exists():
+        return "paused"
     indices = due_steps(policy, invoice.due_date, today)
+    done = set(invoice.reminders.values_list("step_index", flat=True))
+    _plan_next_check(case, policy, invoice, done, today)
     if not indices:
         return "not yet"
     latest = indices[-1]
-    done = set(invoice.reminders.values_list("step_index", flat=True))
     if latest in done or any(index > latest for index in done):
         return "up to date"
     if invoice.reminders.filter(sent_on=today).exists():
+        case.next_check_on = today + dt.timedelta(days=1)
+        case.save(update_fields=["next_check_on", "updated_at"])
         return "reminded today"  # the next step waits for tomorrow
     try:
         with transaction.atomic():
@@ -410,7 +424,24 @@ def remind(invoice_id, policy: DunningPolicy, today: dt.date, result: SweepResul
             _send_step(actor, invoice, policy, latest, today, result)
     except IntegrityError:
         return "raced"  # a concurrent sweep did it
+    _plan_next_check(case, policy, invoice, done | set(indices), today)
     return "sent"
+
+
+def _plan_next_check(
+    case: DunningCase, policy: DunningPolicy, invoice: Invoice, done: set[int], today: dt.date
+) -> None:
+    """Remember the day of the next step not yet done (far future when none is left)."""
+    upcoming = [
+        invoice.due_date + dt.timedelta(days=step["offset"])
+        for index, step in enumerate(policy.steps)
+        if index not in done and index > max(done, default=-1)
+    ]
+    later = [day for day in upcoming if day > today]
+    next_on = min(later) if later else (today if upcoming else NOTHING_LEFT)
+    if case.next_check_on != next_on:
+        case.next_check_on = next_on
+        case.save(update_fields=["next_check_on", "updated_at"])
 
 
 def _ledger(invoice: Invoice, policy: DunningPolicy, index: int, outcome: str) -> Reminder:
