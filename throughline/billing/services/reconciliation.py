@@ -33,9 +33,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Value
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Concat
 from django.utils import timezone
 from rapidfuzz import fuzz, utils
 
@@ -44,6 +41,7 @@ from throughline.billing.services import payments
 from throughline.billing.services.errors import InvoiceStateError
 from throughline.core import audit_log
 from throughline.core.actor import Actor
+from throughline.crm.models import Contact
 
 ZERO = Decimal(0)
 AUTO_APPLY = Decimal("0.90")
@@ -110,30 +108,22 @@ class OpenInvoices:
 
     @classmethod
     def load(cls) -> OpenInvoices:
-        rows = (
-            Invoice.objects.open()
-            .annotate(
-                buyer_name=KeyTextTransform("name", "buyer"),
-                person=Concat("contact__first_name", Value(" "), "contact__last_name"),
-            )
-            .values_list(
-                "pk",
-                "number",
-                "contact_id",
-                "currency",
-                "amount_due",
-                "due_date",
-                "buyer_name",
-                "person",
-            )
-            .order_by()
+        """One pass over the open invoices (plain columns only) and one over their clients'
+        names — not a JSON field per invoice: 100k invoices share a few thousand clients."""
+        open_invoices = Invoice.objects.open().order_by()
+        names: dict[Any, list[str]] = {
+            pk: [f"{first} {last}".strip(), company or ""]
+            for pk, first, last, company in Contact.objects.filter(
+                pk__in=open_invoices.values("contact_id")
+            ).values_list("pk", "first_name", "last_name", "company__name")
+        }
+        rows = open_invoices.values_list(
+            "pk", "number", "contact_id", "currency", "amount_due", "due_date"
         )
         return cls(
             [
-                OpenInvoice(pk, number, contact, currency, due, due_date, [buyer or "", person])
-                for pk, number, contact, currency, due, due_date, buyer, person in rows.iterator(
-                    chunk_size=5000
-                )
+                OpenInvoice(pk, number, contact, currency, due, due_date, names.get(contact, []))
+                for pk, number, contact, currency, due, due_date in rows.iterator(chunk_size=5000)
             ]
         )
 
