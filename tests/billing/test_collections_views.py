@@ -64,6 +64,9 @@ def test_reminder_history_dispute_and_pause_from_the_invoice(client_as, invoice,
     staff = client_as("billing")
     page = staff.get(reverse("billing:invoice_reminders", args=[invoice.pk]))
     assert page.status_code == 200 and b"Friendly reminder" in page.content
+    policy_page = staff.get(reverse("billing:dunning_policy")).content.decode()
+    friendly_row = next(r for r in policy_page.split("<tr>") if "Friendly reminder" in r)
+    assert '<td class="num">1</td><td class="num">0</td>' in friendly_row  # sent, skipped
 
     staff.post(
         reverse("billing:invoice_dispute", args=[invoice.pk]),

@@ -7,12 +7,13 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from throughline.billing import access
-from throughline.billing.models import DunningCase, DunningPause, DunningPolicy
+from throughline.billing.models import DunningCase, DunningPause, DunningPolicy, Reminder
 from throughline.billing.services import dunning, late_fees
 from throughline.core.access import requires
 from throughline.core.actor import Actor
@@ -28,8 +29,21 @@ def _problem(exc: ValidationError) -> str:
 def policy_page(request: HttpRequest) -> HttpResponse:
     policy = dunning.current_policy()
     rates = sorted(late_fees.reference_rates().items(), reverse=True)
+    counts = Reminder.objects.values("step_index", "outcome").annotate(n=Count("id")).order_by()
+    stats: dict[int, dict[str, int]] = {}
+    for row in counts:
+        stats.setdefault(row["step_index"], {})[row["outcome"]] = row["n"]
+    steps = [
+        {
+            **step,
+            "sent": stats.get(i, {}).get("sent", 0),
+            "skipped": stats.get(i, {}).get("skipped", 0),
+        }
+        for i, step in enumerate(policy.steps)
+    ]
     context = {
         "policy": policy,
+        "steps": steps,
         "kinds": DunningPolicy.Kind.choices,
         "steps_json": json.dumps(policy.steps, indent=2),
         "rates": rates[:8],
