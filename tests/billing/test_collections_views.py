@@ -67,6 +67,8 @@ def test_reminder_history_dispute_and_pause_from_the_invoice(client_as, invoice,
     policy_page = staff.get(reverse("billing:dunning_policy")).content.decode()
     friendly_row = next(r for r in policy_page.split("<tr>") if "Friendly reminder" in r)
     assert '<td class="num">1</td><td class="num">0</td>' in friendly_row  # sent, skipped
+    contact_page = staff.get(reverse("crm:contact_detail", args=[invoice.contact_id]))
+    assert f"Payment reminder “Friendly reminder” for {invoice.number}" in contact_page.text
 
     staff.post(
         reverse("billing:invoice_dispute", args=[invoice.pk]),
