@@ -138,3 +138,11 @@ def issue_deposit_invoice(event: DomainEvent) -> str:
     if contact.email:
         sending.send_invoice(actor, invoice)
     return f"deposit {invoice.number} issued"
+
+
+@on("invoice.paid")
+def stop_reminders_on_payment(event: DomainEvent) -> str:
+    """A paid invoice's collections case closes (the dunning sweep skips paid invoices)."""
+    from throughline.billing.services import dunning
+
+    return "stopped" if dunning.stop_on_payment(event.subject_id) else "no active case"

@@ -29,3 +29,15 @@ def sync_checkout_sessions() -> dict:
     from throughline.billing.services import online
 
     return online.sync_open_sessions()
+
+
+@periodic("billing.dunning_sweep", every=dt.timedelta(hours=1))
+@job(max_attempts=3)
+def dunning_sweep() -> dict:
+    """Payment reminders, late fees and ``invoice.overdue`` for today (idempotent per day).
+
+    Hourly, so a day is never missed however the worker's restarts fall; the ledger's unique
+    keys make a second run on the same day a no-op."""
+    from throughline.billing.services import dunning
+
+    return dunning.sweep().as_dict()

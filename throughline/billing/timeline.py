@@ -40,3 +40,23 @@ def _payments(contact, limit: int) -> Iterable[TimelineEntry]:
             body=payment.failure_reason or payment.reference,
             url=reverse("billing:payment_detail", args=[payment.pk]),
         )
+
+
+@timeline_source
+def _reminders(contact, limit: int) -> Iterable[TimelineEntry]:
+    from throughline.billing.models import Reminder
+
+    reminders = (
+        Reminder.objects.filter(contact=contact)
+        .exclude(outcome=Reminder.Outcome.SKIPPED)
+        .select_related("invoice")
+        .order_by("-created_at")
+    )
+    for reminder in reminders[:limit]:
+        yield TimelineEntry(
+            at=reminder.created_at,
+            kind="reminder",
+            title=f"Payment reminder “{reminder.step_label}” for {reminder.invoice.number}",
+            body=reminder.get_outcome_display(),
+            url=reverse("billing:invoice_reminders", args=[reminder.invoice_id]),
+        )

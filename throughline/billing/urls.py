@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from throughline.billing.views import actions, invoices, payments
+from throughline.billing.views import actions, collections, invoices, payments, statements
 
 app_name = "billing"
 
@@ -21,6 +21,23 @@ urlpatterns = [
     path("invoices/<uuid:pk>/payments/", actions.payment_create, name="payment_create"),
     path("invoices/<uuid:pk>/apply-credit/", actions.apply_credit, name="apply_credit"),
     path("invoices/<uuid:pk>/credit-note/", actions.credit_note_create, name="credit_note_create"),
+    path("invoices/<uuid:pk>/reminders/", collections.invoice_reminders, name="invoice_reminders"),
+    path("invoices/<uuid:pk>/dispute/", collections.invoice_dispute, name="invoice_dispute"),
+    path("reminders/", collections.policy_page, name="dunning_policy"),
+    path("reminders/policy/", collections.policy_save, name="dunning_policy_save"),
+    path("reminders/rates/", collections.reference_rate_save, name="dunning_rate_save"),
+    path(
+        "reminders/clients/<uuid:pk>/pause/",
+        collections.contact_pause,
+        name="dunning_contact_pause",
+    ),
+    path("statements/", statements.statement_list, name="statement_list"),
+    path("statements/upload/", statements.statement_upload, name="statement_upload"),
+    path("statements/unmatched/", statements.unmatched_lines, name="statement_unmatched"),
+    path("statements/<uuid:pk>/", statements.statement_detail, name="statement_detail"),
+    path("statements/lines/<int:pk>/confirm/", statements.line_confirm, name="line_confirm"),
+    path("statements/lines/<int:pk>/match/", statements.line_match, name="line_match"),
+    path("statements/lines/<int:pk>/ignore/", statements.line_ignore, name="line_ignore"),
     path("payments/", payments.payment_list, name="payment_list"),
     path("payments/<uuid:pk>/", payments.payment_detail, name="payment_detail"),
     path("payments/<uuid:pk>/refund/", payments.payment_refund, name="payment_refund"),

@@ -33,6 +33,8 @@ NAV: list[NavItem] = [
     NavItem("Catalogue", "sales:catalogue_list", "sales.view", "▤", "Sales"),
     NavItem("Invoices", "billing:invoice_list", "billing.view", "▣", "Billing"),
     NavItem("Payments", "billing:payment_list", "billing.view", "◈", "Billing"),
+    NavItem("Bank statements", "billing:statement_list", "billing.payments", "⇆", "Billing"),
+    NavItem("Reminders", "billing:dunning_policy", "billing.view", "⏰", "Billing"),
     NavItem("Reports", "reports:dashboard", "reports.view", "▥", "Reports"),
     NavItem("Automation", "automation:workflow_list", "automation.view", "↯", "Automation"),
     NavItem("Settings", "core:settings", "settings.view", "⚙", "Administration"),
