@@ -739,6 +739,10 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
         possible_duplicates=[str(m.contact_id) for m in matches],
         sla_due_at=lead.sla_due_at.isoformat() if lead.sla_due_at else None,
     )
+    # Score and qualify the new lead (intake.scoring): may reject, nurture or qualify it.
+    from throughline.intake.scoring.at_capture import score_and_qualify
+
+    score_and_qualify(actor, lead)
     return CaptureResult(
         lead=lead,
         contact=contact,
