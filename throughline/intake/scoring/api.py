@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from throughline.api.serializers import ServiceSerializer
 from throughline.api.views import ApiView
 from throughline.intake import access
-from throughline.intake.models import Lead
 from throughline.intake.scoring import qualification
 
 
@@ -31,7 +30,9 @@ class QualifySerializer(ServiceSerializer):
 
 class LeadQualificationSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
-    status = serializers.ChoiceField(choices=Lead.Status.choices, read_only=True)
+    status = serializers.CharField(
+        read_only=True, help_text="new, contacted, qualified, nurturing, rejected or converted."
+    )
     status_reason = serializers.CharField(read_only=True)
     score = serializers.IntegerField(read_only=True)
     tier = serializers.CharField(read_only=True, help_text="`hot`, `warm`, `cold` (or empty).")
