@@ -190,6 +190,11 @@ def matches(lead: Lead, field: str, operator: str, value: Any) -> bool:
 def describe(field: str, operator: str, value: Any) -> str:
     """Plain words: "Budget is between 5000 and 20000"."""
     name = FIELDS[field].label if field in FIELDS else field.split(".", 1)[-1].replace("_", " ")
+    if field.startswith("custom."):
+        definition = CustomFieldDefinition.objects.filter(
+            entity="lead", key=field.removeprefix("custom.")
+        ).first()
+        name = definition.label if definition else name
     label = Operator(operator).label if operator in Operator.values else operator
     if operator in NEEDS_NO_VALUE:
         return f"{name} {label}"
