@@ -197,3 +197,25 @@ def test_invalid_config_is_refused(actor):
     with pytest.raises(ValidationError) as error:
         rules.update_config(actor, half_life_days="5", hot_at=10, warm_at=40)
     assert "warm_at" in error.value.message_dict
+
+
+def test_a_portal_visit_is_intent(actor, capture, run_jobs):
+    from django.db import transaction
+
+    from throughline.core import events
+
+    rules.add_rule(actor, kind="intent", label="Portal", signal="portal_visit", points=12)
+    lead = capture(email="hal@example.com").lead
+    with transaction.atomic():
+        # As billing emits it when the person opens an invoice page (the invoice names the contact).
+        events.emit(
+            actor,
+            "invoice.viewed",
+            subject_type="billing.invoice",
+            subject_id="00000000-0000-4000-8000-000000000001",
+            contact_id=str(lead.contact_id),
+        )
+    run_jobs()
+    lead.refresh_from_db()
+    assert lead.score == 12
+    assert ScoreChange.objects.filter(lead=lead).first().reason == "Viewed a proposal or document"

@@ -1,8 +1,8 @@
 """Scoring's reactions to events (registered by ``IntakeScoringConfig.ready``).
 
 * Behaviour on a contact with open leads earns intent points: an inbound e-mail is a reply,
-  a meeting logged is a booking, an inbound call (another inquiry from the same person is
-  counted at capture, ``at_capture``).
+  a meeting logged is a booking, an inbound call, a proposal / contract / invoice viewed in
+  the portal (another inquiry from the same person is counted at capture, ``at_capture``).
 * Outcomes for the learned model: converted → won, rejected → lost, and the converted
   lead's deal won or lost settles it.
 
@@ -11,6 +11,8 @@ cause, ``LeadOutcome`` is one row per lead).
 """
 
 from __future__ import annotations
+
+import uuid
 
 from throughline.core import events
 from throughline.core.actor import Actor
@@ -55,6 +57,34 @@ def intent_from_activity(event: DomainEvent) -> int:
             signal,
             ref=f"activity:{activity.pk}",
             at=activity.occurred_at,
+            cause=event,
+        )
+        for lead in leads
+    )
+
+
+@events.on("proposal.viewed", "contract.viewed", "invoice.viewed")
+def intent_from_portal_visit(event: DomainEvent) -> int:
+    """A client page viewed by the person (a proposal, contract or invoice through the portal)."""
+    from throughline.automation import registry
+
+    contact_id = (event.payload or {}).get("contact_id") or ""
+    if not contact_id:
+        contact_id, _ = registry.subject_for_event(event, "crm.contact")
+    try:
+        contact_id = uuid.UUID(str(contact_id))
+    except ValueError:
+        return 0
+    leads = Lead.objects.filter(
+        contact_id=contact_id, status__in=Lead.OPEN_STATUSES, received_at__lte=event.occurred_at
+    )
+    return sum(
+        rules.record_signal(
+            _actor(),
+            lead,
+            Signal.PORTAL_VISIT,
+            ref=f"event:{event.pk}",
+            at=event.occurred_at,
             cause=event,
         )
         for lead in leads
