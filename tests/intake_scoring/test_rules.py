@@ -219,3 +219,31 @@ def test_a_portal_visit_is_intent(actor, capture, run_jobs):
     lead.refresh_from_db()
     assert lead.score == 12
     assert ScoreChange.objects.filter(lead=lead).first().reason == "Viewed a proposal or document"
+
+
+def test_changing_the_rules_rescores_open_leads(actor, capture, run_jobs):
+    lead = capture(email="ivy@example.com", company="Ivy Ltd").lead
+    closed = capture(email="jon@example.com", company="Jon Ltd").lead
+    from throughline.intake import services as intake
+
+    intake.reject_lead(actor, closed, reason="spam")
+    assert lead.score == 0
+    rule = rules.add_rule(
+        actor,
+        kind="fit",
+        label="Company given",
+        field="has_company",
+        operator="eq",
+        value="yes",
+        points=10,
+    )
+    run_jobs()
+    lead.refresh_from_db()
+    assert lead.score == 10
+    change = ScoreChange.objects.filter(lead=lead).first()
+    assert (change.kind, change.reason, change.points) == ("rules", "Scoring rules changed", 10)
+    assert Lead.objects.get(pk=closed.pk).score == 0  # closed leads keep their last score
+    rules.delete_rule(actor, rule)
+    run_jobs()
+    lead.refresh_from_db()
+    assert lead.score == 0

@@ -186,6 +186,30 @@ def decay_sweep(actor: Actor, at: dt.datetime | None = None) -> int:
     return changed
 
 
+def rescore_open_leads(actor: Actor, *, reason: str = "Scoring rules changed") -> int:
+    """Recompute every open lead (after the rules or thresholds changed); returns changes."""
+    changed = 0
+    for lead_id in list(
+        Lead.objects.filter(status__in=Lead.OPEN_STATUSES).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            lead = (
+                Lead.objects.select_for_update(of=("self",))
+                .select_related("source")
+                .get(pk=lead_id)
+            )
+            before = (lead.score, lead.tier)
+            rescore(actor, lead, kind=ScoreChange.Kind.RULES, reason=reason)
+            changed += (lead.score, lead.tier) != before
+    return changed
+
+
+def _rescore_later() -> None:
+    from throughline.intake.scoring.tasks import rescore_leads
+
+    rescore_leads.enqueue()
+
+
 # --- Configuration ---------------------------------------------------------------------------
 
 
@@ -221,6 +245,7 @@ def update_config(actor: Actor, *, half_life_days: Any, hot_at: Any, warm_at: An
             "warm_at": [before[2], config.warm_at],
         },
     )
+    _rescore_later()
     return config
 
 
@@ -276,6 +301,7 @@ def add_rule(
         rule,
         changes={"kind": [None, kind], "label": [None, label], "points": [None, rule.points]},
     )
+    _rescore_later()
     return rule
 
 
@@ -283,6 +309,7 @@ def add_rule(
 def delete_rule(actor: Actor, rule: ScoringRule) -> None:
     audit_log.record(actor, "scoring_rule.deleted", rule, changes={"label": [rule.label, None]})
     rule.delete()
+    _rescore_later()
 
 
 def rule_text(rule: ScoringRule) -> str:

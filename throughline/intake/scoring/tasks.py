@@ -22,3 +22,10 @@ def decay_scores() -> str:
 def train_scoring_model() -> str:
     result = learned.train_and_evaluate(Actor.system(label="scoring model training"))
     return result.reason or ("promoted" if result.promoted else "trained")
+
+
+@job(max_attempts=3)
+def rescore_leads() -> str:
+    """After the rules or tiers changed (enqueued by ``rules``): every open lead again."""
+    changed = rules.rescore_open_leads(Actor.system(label="scoring rules changed"))
+    return f"{changed} scores changed"
