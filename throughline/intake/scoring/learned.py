@@ -236,9 +236,14 @@ def load(model: ScoringModel):
 
 
 def current_pipeline():
-    model = ScoringModel.objects.filter(is_current=True).first()
-    if model is None:
+    """The promoted model's pipeline, or None (rules only). Its bytes are read from the
+    database only when this process has not loaded that version yet."""
+    current = ScoringModel.objects.filter(is_current=True).values("pk", "digest").first()
+    if current is None:
         return None
+    if current["digest"] in _cache:
+        return _cache[current["digest"]]
+    model = ScoringModel.objects.get(pk=current["pk"])
     try:
         return load(model)
     except ModelIntegrityError:
