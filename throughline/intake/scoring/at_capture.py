@@ -20,8 +20,9 @@ def score_and_qualify(actor: Actor, lead: Lead) -> None:
     rules.score_new_lead(actor, lead)
     prediction = learned.predict(lead)
     if prediction is not None:
+        lead.conversion_probability = prediction.probability
         Lead.objects.filter(pk=lead.pk).update(conversion_probability=prediction.probability)
-    qualification.qualify_at_capture(actor, lead)
+    evaluation = qualification.qualify_at_capture(actor, lead)
     if not lead.contact_created:
         earlier = Lead.objects.filter(
             contact_id=lead.contact_id,
@@ -32,4 +33,6 @@ def score_and_qualify(actor: Actor, lead: Lead) -> None:
             rules.record_signal(
                 actor, other, Signal.REPEAT_INQUIRY, ref=f"lead:{lead.pk}", at=lead.received_at
             )
-    lead.refresh_from_db(fields=REFRESHED)
+    if evaluation is not None:
+        # The outcome was applied on a locked copy of the lead (status, reason, qualification).
+        lead.refresh_from_db(fields=REFRESHED)

@@ -100,9 +100,16 @@ def _save(actor: Actor, lead: Lead, score: int, config: ScoringConfig, cause=Non
 
 
 def score_new_lead(actor: Actor, lead: Lead) -> int:
-    """At capture: one history row per fit rule met (inside the capture transaction)."""
+    """At capture: one history row per fit rule met (inside the capture transaction).
+
+    Without any rule nothing is written: the lead stays unscored (no tier), and capture pays
+    one query for finding that out.
+    """
+    active = list(ScoringRule.objects.filter(is_active=True))
+    if not active:
+        return 0
     config = ScoringConfig.solo()
-    result = breakdown(lead, config=config)
+    result = breakdown(lead, config=config, rules=active)
     now = timezone.now()
     running = 0
     rows = []
