@@ -177,3 +177,14 @@ def test_sales_limited_to_their_own_records_cannot_reach_others_leads(lead, api,
         response = api("sales").post(f"/api/v1/leads/{lead.pk}/{action}", body, format="json")
         assert response.status_code == 404
     assert Lead.objects.get(pk=lead.pk).status == "new" and not Deal.objects.exists()
+
+
+def test_api_convert_replayed_with_the_same_idempotency_key_changes_nothing(lead, api):
+    client = api()
+    url = f"/api/v1/leads/{lead.pk}/convert"
+    first = client.post(url, {"value": "900"}, format="json", HTTP_IDEMPOTENCY_KEY="conv-1")
+    again = client.post(url, {"value": "900"}, format="json", HTTP_IDEMPOTENCY_KEY="conv-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["deal_id"] == first.json()["deal_id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Deal.objects.count() == 1

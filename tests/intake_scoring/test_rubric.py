@@ -151,3 +151,13 @@ def test_invalid_thresholds_are_refused(actor):
     with pytest.raises(ValidationError) as error:
         qualification.update_rubric(actor, discovery_at=10, nurture_at=50)
     assert "nurture_at" in error.value.message_dict
+
+
+def test_a_rubric_without_criteria_cannot_be_switched_on_or_applied(actor, capture):
+    with pytest.raises(ValidationError) as error:
+        qualification.update_rubric(actor, is_active=True)
+    assert "criterion" in error.value.message_dict["is_active"][0]
+    lead = capture(email="g@example.com").lead
+    with pytest.raises(ValidationError, match="no criteria"):
+        qualification.reapply_rubric(actor, lead)
+    assert Lead.objects.get(pk=lead.pk).status == "new"

@@ -191,7 +191,7 @@ def _apply(actor: Actor, lead: Lead, outcome: str, reason: str, qualification: d
 def qualify_at_capture(actor: Actor, lead: Lead) -> Evaluation | None:
     """Run the active rubric on a just-captured lead (inside the capture transaction)."""
     rubric = QualificationRubric.solo()
-    if not rubric.is_active:
+    if not rubric.is_active or not rubric.criteria.exists():
         return None
     evaluation = evaluate(lead, rubric)
     qualification = evaluation.as_json(applied=rubric.auto_apply, decided_by="rubric")
@@ -220,6 +220,8 @@ def reapply_rubric(actor: Actor, lead: Lead) -> Evaluation:
     """Evaluate the rubric again (after an answer or the rubric changed) and act on it."""
     lead = _lock(lead)
     _check_open(lead)
+    if not Criterion.objects.exists():
+        raise ValidationError({"__all__": "The rubric has no criteria yet (Leads → Lead scoring)."})
     evaluation = evaluate(lead)
     current = {Lead.Status.QUALIFIED: Outcome.DISCOVERY, Lead.Status.NURTURING: Outcome.NURTURE}
     qualification = evaluation.as_json(applied=True, decided_by=actor.display)
@@ -295,6 +297,8 @@ def update_rubric(actor: Actor, **data: Any) -> QualificationRubric:
     nurture = data.get("nurture_at", rubric.nurture_at)
     if not errors and discovery is not None and nurture is not None and nurture > discovery:
         errors["nurture_at"] = "The nurture threshold must not be above the discovery threshold."
+    if data.get("is_active") and not rubric.criteria.exists():
+        errors["is_active"] = "Add at least one criterion before switching the rubric on."
     sequence = data.get("nurture_sequence", rubric.nurture_sequence)
     if sequence is not None and not sequence.is_active:
         errors["nurture_sequence"] = f"The sequence “{sequence}” is switched off."
