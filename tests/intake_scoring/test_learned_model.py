@@ -64,7 +64,7 @@ def history(actor, capture, run_jobs):
     return make
 
 
-def test_the_model_beats_the_rules_and_is_promoted(history, actor, capture):
+def test_the_model_beats_the_rules_and_is_promoted(history, actor, capture, client_as):
     history(160)
     assert LeadOutcome.objects.count() == 160
     result = learned.train_and_evaluate(actor)
@@ -88,6 +88,13 @@ def test_the_model_beats_the_rules_and_is_promoted(history, actor, capture):
     assert partner.conversion_probability > 0.5 > ads.conversion_probability
     prediction = learned.predict(partner)
     assert any("source is partner raises the chance" in f.lower() for f in prediction.factors)
+
+    # The settings page shows the model in use and its evaluation; the lead page the chance.
+    client = client_as("owner")
+    settings_page = client.get("/leads/scoring/").content.decode()
+    assert "In use: model v1" in settings_page and f"ROC AUC {metrics['auc']}" in settings_page
+    lead_page = client.get(f"/leads/{partner.pk}/").content.decode()
+    assert "Conversion chance" in lead_page and "Source is partner raises the chance" in lead_page
 
 
 def test_a_model_that_does_not_beat_the_rules_is_kept_out(history, actor):
