@@ -58,6 +58,8 @@ FIELDS: dict[str, LeadField] = {
 }
 _UTM = re.compile(r"^utm\.[a-z0-9_]{1,50}$")
 _CUSTOM = re.compile(r"^custom\.[-a-z0-9_]{1,50}$")
+# "5000, 20000", "5000..20000", "5000 - 20000", "5000–20000", "5000 to 20000"
+_RANGE = re.compile(r"\s*(-?[\d.]+)\s*(?:,|\.\.|-|–|to)\s*(-?[\d.]+)\s*")
 NEEDS_NO_VALUE = {Operator.PRESENT, Operator.ABSENT}
 NUMERIC = {Operator.GTE, Operator.LTE, Operator.BETWEEN}
 
@@ -111,7 +113,8 @@ def validate(field: str, operator: str, value: Any) -> Any:
         raise ValidationError({"value": f"“{Operator(operator).label}” needs a value."})
     if operator == Operator.BETWEEN:
         if isinstance(value, str):
-            value = [part for part in re.split(r"\s*(?:,|\.\.|–|-(?=\s))\s*", value) if part]
+            pair = _RANGE.fullmatch(value)
+            value = [pair[1], pair[2]] if pair else [value]
         if not isinstance(value, list | tuple) or len(value) != 2:
             raise ValidationError({"value": "Give two numbers: the lowest and the highest."})
         low, high = _number(value[0]), _number(value[1])
