@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "throughline.automation",
     "throughline.intake",
     "throughline.intake.channels",
+    "throughline.intake.scoring",
     "throughline.integrations",
     "throughline.api",
     "throughline.billing",

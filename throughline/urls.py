@@ -15,6 +15,8 @@ urlpatterns = [
     path(
         "", include("throughline.intake.channels.urls")
     ),  # f/, hooks/{leads,email,calls}/, intake/
+    path("leads/scoring/", include("throughline.intake.scoring.urls")),
+    path("sales/leads/", include("throughline.sales.lead_conversion_urls")),
     path("u/", include("throughline.messaging.urls")),
     path("automation/", include("throughline.automation.urls")),
     path("integrations/", include("throughline.integrations.urls")),

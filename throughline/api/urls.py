@@ -34,6 +34,8 @@ app_name = "api"
 # Flow order; intake, sales, billing … add theirs here.
 API_MODULES = [core_api, crm_api, intake_api, sales_api, signing_api, billing_api, integrations_api]
 API_MODULES.append(__import__("throughline.reports.api", fromlist=["api"]))  # reports
+API_MODULES.append(__import__("throughline.intake.scoring.api", fromlist=["api"]))  # qualify
+API_MODULES.append(__import__("throughline.sales.lead_conversion_api", fromlist=["api"]))  # convert
 
 
 class ApiRouter(SimpleRouter):

@@ -24,6 +24,7 @@ NAV: list[NavItem] = [
     NavItem("Leads", "intake:inbox", "leads.view", "✉"),
     NavItem("Intake forms", "intake_channels:form_list", "leads.edit", "✎"),
     NavItem("Import", "intake_channels:import_list", "leads.edit", "⇪"),
+    NavItem("Lead scoring", "intake_scoring:settings", "settings.view", "★"),
     NavItem("Contacts", "crm:contact_list", "crm.view", "☺", "Customers"),
     NavItem("Companies", "crm:company_list", "crm.view", "▦", "Customers"),
     NavItem("Tasks", "crm:task_list", "crm.view", "✓", "Customers"),

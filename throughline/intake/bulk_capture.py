@@ -14,6 +14,7 @@ queries per step, under the same rules as ``capture.py``:
   in the same batch, who are not in the index yet;
 * companies found by website domain, name key or work e-mail domain, else created once per
   batch;
+* scoring and qualification (inline in ``capture_lead``) in one job per batch, right after;
 * one audit entry per created or changed record (``audit_log.record_many``: one lock of the
   chain head per batch) and the events ``company.created``, ``contact.created``,
   ``contact.updated`` and ``lead.captured`` (``events.emit_many``).
@@ -189,6 +190,10 @@ def capture_many(actor: Actor, rows: list[tuple[LeadInput, _Clean]]) -> list[Out
             )
         outcomes[i] = Outcome(lead.pk, True, contact_created, matched_on)
     writes.flush(actor, leads)
+    # Scoring and the rubric (capture_lead runs them inline) follow in one job per batch.
+    from throughline.intake.scoring.tasks import score_imported_leads
+
+    score_imported_leads.enqueue([str(lead.pk) for lead in leads])
     return outcomes  # type: ignore[return-value]
 
 

@@ -762,6 +762,10 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
     ack = _acknowledge(actor, lead, contact, org) if data.acknowledge else None
     task = _first_contact_task(actor, lead, contact) if data.create_task else None
     events.emit(actor, "lead.captured", lead, **captured_payload(lead, matches))
+    # Score and qualify the new lead (intake.scoring): may reject, nurture or qualify it.
+    from throughline.intake.scoring.at_capture import score_and_qualify
+
+    score_and_qualify(actor, lead)
     return CaptureResult(
         lead=lead,
         contact=contact,

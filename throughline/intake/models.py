@@ -99,6 +99,12 @@ class Lead(TimestampedModel):
         related_name="leads",
     )
     score = models.IntegerField(default=0)
+    # Scoring and qualification (intake.scoring): the tier of the rules score, the rubric's
+    # outcome with its reasons, the learned model's conversion probability, the deal it became.
+    tier = models.CharField(max_length=8, blank=True, help_text="hot / warm / cold")
+    qualification = models.JSONField(default=dict, blank=True)
+    conversion_probability = models.FloatField(null=True, blank=True)
+    converted_deal_id = models.UUIDField(null=True, blank=True, unique=True)
     received_at = models.DateTimeField(help_text="When the inquiry arrived")
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
