@@ -149,3 +149,23 @@ def test_rows_that_need_e_mails_or_tasks_take_the_single_path():
     assert bulk_capturable(LeadInput(acknowledge=False, create_task=False))
     assert not bulk_capturable(LeadInput(acknowledge=True, create_task=False))
     assert not bulk_capturable(LeadInput(acknowledge=False, create_task=True))
+
+
+def test_imported_leads_are_scored_right_after_their_batch(actor, known, run_jobs):
+    from throughline.intake.scoring import rules
+
+    rules.add_rule(
+        actor,
+        kind="fit",
+        label="Company given",
+        field="has_company",
+        operator="eq",
+        value="yes",
+        points=10,
+    )
+    with transaction.atomic():
+        capture_many(actor, inputs())
+    run_jobs()
+    scores = dict(Lead.objects.values_list("first_name", "score"))
+    assert scores["Ada"] == 10 and scores["Grace"] == 0
+    assert all(Lead.objects.values_list("tier", flat=True))
