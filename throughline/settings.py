@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "throughline.api",
     "throughline.billing",
     "throughline.reports",
+    "throughline.delivery",
+    "throughline.portal",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Portal reactions to delivery events."""
