@@ -40,7 +40,11 @@ TEMPLATE_CONTENT = {
     ],
     "onboarding": [
         {"title": "Collect system access", "owner_role": "delivery", "due_offset_days": 2},
-        {"title": "Set up the deposit invoice check", "owner_role": "billing", "due_offset_days": 1},
+        {
+            "title": "Set up the deposit invoice check",
+            "owner_role": "billing",
+            "due_offset_days": 1,
+        },
         {"title": "Kick-off call", "owner_role": "", "due_offset_days": 3},
     ],
     "offboarding": [

@@ -72,7 +72,9 @@ def test_signed_contract_kicks_off_a_project_with_a_filled_brief(
     assert created.payload["onboarding_tasks"] == 3
 
 
-def test_a_redelivered_event_makes_one_project(actor, accepted_proposal, project_template, run_jobs):
+def test_a_redelivered_event_makes_one_project(
+    actor, accepted_proposal, project_template, run_jobs
+):
     from throughline.core.events import handle_event
 
     project_templates.set_default_template(actor, project_template)

@@ -134,3 +134,26 @@ def template_for_proposal(proposal) -> ProjectTemplateVersion | None:
     if template is None:
         template = DeliverySettings.current().default_template
     return template.current_version() if template else None
+
+
+@transaction.atomic
+def update_settings(actor: Actor, *, expansion_followup_days: Any) -> DeliverySettings:
+    try:
+        days = int(expansion_followup_days)
+        if not 1 <= days <= 365:
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            {"expansion_followup_days": "Follow-up days: a number from 1 to 365."}
+        ) from exc
+    row = DeliverySettings.objects.select_for_update().get(pk=DeliverySettings.current().pk)
+    before = row.expansion_followup_days
+    row.expansion_followup_days = days
+    row.save(update_fields=["expansion_followup_days", "updated_at"])
+    audit_log.record(
+        actor,
+        "delivery.settings_changed",
+        row,
+        changes={"expansion_followup_days": [before, days]},
+    )
+    return row
