@@ -7,12 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from tests.delivery.fixtures import sign
 from throughline.core.models import DomainEvent
 from throughline.crm.models import Task
 from throughline.delivery.models import Project
 from throughline.delivery.services import templates as project_templates
-
-from .conftest import sign
 
 pytestmark = pytest.mark.django_db
 

@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.delivery.conftest import (  # noqa: F401 - fixtures shared with delivery's tests
-    accept_proposal,
-    accepted_proposal,
-    delivery_actor,
-    media,
-    peter,
-    project,
-    project_template,
-    sales_actor,
-    sign,
-)
+from tests.delivery.fixtures import *  # noqa: F403 - fixtures shared with delivery
+from tests.delivery.fixtures import accept_proposal, sign
 from throughline.crm import services as crm_services
 from throughline.delivery.models import Project
 from throughline.portal import links
