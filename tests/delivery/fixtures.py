@@ -177,3 +177,25 @@ def project(actor, sales_actor, accepted_proposal, project_template, run_jobs, u
     sign(actor, accepted_proposal)
     run_jobs()
     return Project.objects.get(proposal=accepted_proposal)
+
+
+@pytest.fixture
+def api(users):
+    """``api("delivery")`` → an API client with a real token; responses checked against OpenAPI."""
+    from django.core.cache import cache
+
+    from tests.api.conftest import CheckedClient
+    from throughline.core.services import create_api_token
+
+    cache.clear()
+    clients: dict[str, CheckedClient] = {}
+
+    def make(role: str = "owner") -> CheckedClient:
+        if role not in clients:
+            _token, raw = create_api_token(Actor.cli(), users[role], name=f"{role} token")
+            clients[role] = CheckedClient()
+            clients[role].credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return clients[role]
+
+    yield make
+    cache.clear()
