@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from throughline.core import money
 from throughline.core.actor import Actor
@@ -32,17 +34,20 @@ def _person(contact: Contact, role: str) -> dict[str, Any]:
     }
 
 
-def build_brief(contract: Contract, payload: dict[str, Any]) -> dict[str, Any]:
-    proposal, deal, version = contract.proposal, contract.deal, contract.proposal_version
+def build_brief(
+    proposal, version, selection: list[str], contract: Contract | None, payload: dict[str, Any]
+) -> dict[str, Any]:
+    deal = proposal.deal
     content = version.content or {}
-    selection = set(contract.selected_options or [])
+    selection = set(selection or [])
     contacts, seen = [], set()
     primary = proposal.contact or deal.contact
     for contact, role in [(primary, "Main contact"), (deal.contact, "Deal contact")]:
         if contact is not None and contact.pk not in seen:
             contacts.append(_person(contact, role))
             seen.add(contact.pk)
-    signer_ids = [e.get("contact") for e in contract.signer_plan or [] if e.get("contact")]
+    plan = contract.signer_plan if contract else []
+    signer_ids = [e.get("contact") for e in plan or [] if e.get("contact")]
     for contact in Contact.objects.filter(pk__in=signer_ids):
         if contact.pk not in seen:
             contacts.append(_person(contact, "Signer"))
@@ -57,7 +62,7 @@ def build_brief(contract: Contract, payload: dict[str, Any]) -> dict[str, Any]:
         for line in version.lines.order_by("position")
         if not line.option or line.option in selection
     ]
-    accepted_on = (proposal.accepted_at or contract.signed_at or contract.created_at).date()
+    accepted_on = _start(proposal, contract)
     milestones = [
         {
             "title": m.get("title", ""),
@@ -97,12 +102,21 @@ def build_brief(contract: Contract, payload: dict[str, Any]) -> dict[str, Any]:
             "title": proposal.title,
             "version": version.number,
         },
-        "contract": {
-            "id": str(contract.pk),
-            "number": contract.number,
-            "signed_at": contract.signed_at.isoformat() if contract.signed_at else None,
-        },
+        "contract": (
+            {
+                "id": str(contract.pk),
+                "number": contract.number,
+                "signed_at": contract.signed_at.isoformat() if contract.signed_at else None,
+            }
+            if contract
+            else {}
+        ),
     }
+
+
+def _start(proposal, contract: Contract | None) -> dt.date:
+    when = proposal.accepted_at or (contract and (contract.signed_at or contract.created_at))
+    return (when or timezone.now()).date()
 
 
 @transaction.atomic
@@ -112,24 +126,52 @@ def kickoff_from_contract(actor: Actor, contract: Contract, payload: dict[str, A
     existing = Project.objects.filter(contract=contract).first()
     if existing is not None:
         return existing
-    proposal, deal, version = contract.proposal, contract.deal, contract.proposal_version
+    return _kickoff(
+        actor,
+        contract.proposal,
+        contract.proposal_version,
+        list(contract.selected_options or []),
+        contract,
+        payload,
+    )
+
+
+@transaction.atomic
+def kickoff_from_proposal(actor: Actor, proposal) -> Project:
+    """A project straight from an accepted proposal (no contract to sign, the demo); once."""
+    from throughline.sales.models import Proposal
+
+    proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    existing = Project.objects.filter(proposal=proposal).first()
+    if existing is not None:
+        return existing
+    version = proposal.accepted_version
+    if version is None:
+        raise ValidationError({"proposal": "Only an accepted proposal starts a project."})
+    acceptance = getattr(proposal, "acceptance", None)
+    selection = list(acceptance.selected_options) if acceptance else []
+    return _kickoff(actor, proposal, version, selection, None, {})
+
+
+def _kickoff(actor, proposal, version, selection, contract, payload) -> Project:
+    deal = proposal.deal
     contact = proposal.contact or deal.contact
-    brief = build_brief(contract, payload)
+    brief = build_brief(proposal, version, selection, contract, payload)
     content = version.content or {}
     schedule = content.get("payment_schedule") or {}
     net = money.to_decimal(payload.get("net_total") or version.net_total or 0)
     retainer = schedule.get("kind") == "retainer"
-    accepted_on = (proposal.accepted_at or contract.signed_at or contract.created_at).date()
+    owner = (contract.owner if contract else None) or deal.owner or proposal.owner
     return projects.create_project(
         actor,
         contact=contact,
         name=proposal.title or deal.title,
         template_version=templates.template_for_proposal(proposal),
-        owner=contract.owner or deal.owner or proposal.owner,
+        owner=owner,
         deal=deal,
         proposal=proposal,
         contract=contract,
-        start_date=accepted_on,
+        start_date=_start(proposal, contract),
         brief=brief,
         currency=proposal.currency,
         proposal_milestones=content.get("milestones") or None,
