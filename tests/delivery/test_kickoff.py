@@ -97,3 +97,22 @@ def test_without_any_template_the_proposal_timeline_is_used(actor, accepted_prop
     assert [m.title for m in project.milestones.all()] == ["Discovery", "Go-live"]
     # every milestone still has a QA gate
     assert all(m.qa_items.count() == 1 for m in project.milestones.all())
+
+
+def test_staff_choose_the_template_on_an_upcoming_proposal(
+    client_as, accepted_proposal, project_template, run_jobs, actor
+):
+    from django.urls import reverse
+
+    staff = client_as("delivery")
+    listing = staff.get(reverse("delivery:project_list")).content.decode()
+    assert accepted_proposal.number in listing
+    staff.post(
+        reverse("delivery:choose_template", args=[accepted_proposal.pk]),
+        {"template": project_template.pk},
+    )
+    sign(actor, accepted_proposal)
+    run_jobs()
+    project = Project.objects.get(proposal=accepted_proposal)
+    assert project.template_version.template == project_template
+    assert project.checklist.filter(kind="onboarding").count() == 3

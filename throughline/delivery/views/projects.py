@@ -17,7 +17,7 @@ from throughline.core.actor import Actor
 from throughline.core.models import Organization, User
 from throughline.delivery import access
 from throughline.delivery.models import ChecklistItem, Project, SharedFile, WorkItem
-from throughline.delivery.services import closeout, files, milestones, projects
+from throughline.delivery.services import closeout, files, milestones, projects, templates
 from throughline.delivery.services.errors import DeliveryStateError
 from throughline.delivery.services.onboarding import QUESTIONS
 
@@ -31,11 +31,54 @@ def project_list(request: HttpRequest) -> HttpResponse:
         items = items.exclude(status=Project.Status.CLOSED)
     elif status in Project.Status.values:
         items = items.filter(status=status)
+    from throughline.delivery.models import ProjectTemplate, ProposalProjectTemplate
+    from throughline.sales.models import Proposal
+
+    started = Project.objects.filter(proposal__isnull=False).values("proposal_id")
+    upcoming = list(
+        Proposal.objects.filter(status__in=[Proposal.Status.SENT, Proposal.Status.ACCEPTED])
+        .exclude(pk__in=started)
+        .select_related("contact", "template_version__template")
+        .order_by("-created_at")[:50]
+    )
+    chosen = dict(
+        ProposalProjectTemplate.objects.filter(proposal__in=upcoming).values_list(
+            "proposal_id", "template_id"
+        )
+    )
+    for proposal in upcoming:
+        proposal.project_template_id = chosen.get(proposal.pk)
     return render(
         request,
         "delivery/project_list.html",
-        {"projects": items[:200], "status": status, "today": projects.org_today()},
+        {
+            "projects": items[:200],
+            "status": status,
+            "today": projects.org_today(),
+            "upcoming": upcoming,
+            "project_templates": ProjectTemplate.objects.filter(archived=False),
+            "can_edit": request.user.can("delivery.edit"),
+        },
     )
+
+
+@requires("delivery.edit")
+@require_POST
+def choose_template(request: HttpRequest, proposal) -> HttpResponse:
+    """The project template a proposal's project will follow once the contract is signed."""
+    from throughline.delivery.models import ProjectTemplate
+    from throughline.sales.models import Proposal
+
+    found = Proposal.objects.filter(pk=proposal).first()
+    template = ProjectTemplate.objects.filter(pk=request.POST.get("template") or None).first()
+    if found is None or template is None:
+        raise Http404("No such proposal or template")
+    try:
+        templates.choose_for_proposal(Actor.from_request(request), found, template)
+        messages.success(request, f"{found.number} will follow “{template}”.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("delivery:project_list")
 
 
 def _board(project: Project) -> list[tuple[str, str, list[WorkItem]]]:
