@@ -92,3 +92,8 @@ def test_staff_walk_a_milestone_through_the_page(client_as, project):
     client.post(url, {"op": "move", "item": work.pk, "status": "done"})
     work.refresh_from_db()
     assert work.status == "done"
+
+
+def test_the_project_is_on_the_contacts_timeline(client_as, project):
+    page = client_as("viewer").get(reverse("crm:contact_detail", args=[project.contact_id]))
+    assert f"Project {project.name} started" in page.content.decode()

@@ -8,4 +8,4 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         # Event handlers (kick-off on contract.signed) and periodic sweeps (retainer periods).
-        from throughline.delivery import handlers, tasks  # noqa: F401
+        from throughline.delivery import handlers, tasks, timeline  # noqa: F401
