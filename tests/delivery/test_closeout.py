@@ -105,6 +105,8 @@ def test_closeout_document_as_html_and_pdf(project, delivery_actor, client_as):
     assert page.status_code == 200
     html = page.content.decode()
     assert "&lt;script&gt;x&lt;/script&gt; Done" in html and "Go-live" in html
+    detail = client_as("delivery").get(reverse("delivery:project_detail", args=[project.pk]))
+    assert detail.status_code == 200 and "Offboarding checklist" in detail.content.decode()
     pdf = staff.get(reverse("delivery:closeout_pdf", args=[project.pk]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf["Content-Disposition"].startswith("attachment")
