@@ -102,3 +102,17 @@ def test_new_link_requests_are_rate_limited(client, project):
     assert answers[:5] == [200] * 5
     assert answers[-1] == 429
     cache.clear()
+
+
+def test_staff_send_a_fresh_link_from_the_project_page(client_as, project, smtp_server, run_jobs):
+    response = client_as("delivery").post(reverse("portal:staff_send_link", args=[project.pk]))
+    assert response.status_code == 302
+    run_jobs()
+    mail = [
+        m["message"] for m in smtp_server.messages if "client portal" in m["message"]["Subject"]
+    ]
+    assert [m["To"] for m in mail] == ["peter@initech.example"]
+    assert (
+        client_as("viewer").post(reverse("portal:staff_send_link", args=[project.pk])).status_code
+        == 403
+    )

@@ -56,21 +56,19 @@ def find_contact(email: str) -> Contact | None:
 
 
 @transaction.atomic
-def send_new_link(actor: Actor, email: str) -> bool:
-    """E-mail a fresh link when ``email`` belongs to a client with a portal; True if sent.
-    The caller answers the same either way (no account enumeration)."""
-    contact = find_contact(email)
-    if contact is None or not contact.email:
-        return False
-    raw = issue_link(contact)
+def send_link(actor: Actor, contact: Contact) -> None:
+    """E-mail ``contact`` a fresh link to their portal."""
+    from django.core.exceptions import ValidationError
     from django.template.loader import render_to_string
 
     from throughline.core.models import Organization
 
+    if not contact.email:
+        raise ValidationError({"contact": "This contact has no e-mail address."})
     organization = Organization.current()
     body = render_to_string(
         "portal/email/new_link.txt",
-        {"contact": contact, "link": home_url(raw), "organization": organization},
+        {"contact": contact, "link": home_url(issue_link(contact)), "organization": organization},
     )
     queue_email(
         actor,
@@ -81,4 +79,13 @@ def send_new_link(actor: Actor, email: str) -> bool:
         source=f"portal.link:{contact.pk}",
     )
     audit_log.record(actor, "portal.link_sent", contact, changes={"to": [None, contact.email]})
+
+
+def send_new_link(actor: Actor, email: str) -> bool:
+    """E-mail a fresh link when ``email`` belongs to a client with a portal; True if sent.
+    The caller answers the same either way (no account enumeration)."""
+    contact = find_contact(email)
+    if contact is None or not contact.email:
+        return False
+    send_link(actor, contact)
     return True

@@ -8,6 +8,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("link", views.new_link, name="new_link"),
+    path("link/project/<uuid:project>", views.staff_send_link, name="staff_send_link"),
     path("<str:token>/", views.home, name="home"),
     path("<str:token>/projects/<uuid:pk>", views.project_page, name="project"),
     path("<str:token>/projects/<uuid:pk>/comment", views.comment, name="comment"),

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from throughline.core import public_tokens
-from throughline.core.access import public
+from throughline.core.access import public, requires
 from throughline.core.actor import Actor, client_ip
 from throughline.core.models import Channel, Organization
 from throughline.crm.models import Contact
@@ -437,3 +437,18 @@ def new_link(request: HttpRequest) -> HttpResponse:
                 links.send_new_link(actor, email)
             sent = True
     return page(request, "portal/new_link.html", {"form": form, "sent": sent})
+
+
+@requires("delivery.edit")
+@require_POST
+def staff_send_link(request: HttpRequest, project) -> HttpResponse:
+    """Staff e-mail a project's client a fresh portal link (links expire)."""
+    found = Project.objects.select_related("contact").filter(pk=project).first()
+    if found is None:
+        raise Http404("No such project")
+    try:
+        links.send_link(Actor.from_request(request), found.contact)
+        messages.success(request, f"A portal link is on its way to {found.contact.email}.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("delivery:project_detail", pk=found.pk)
