@@ -34,6 +34,7 @@ def test_signed_contract_kicks_off_a_project_with_a_filled_brief(
     assert [c["email"] for c in brief["contacts"]] == ["peter@initech.example"]
     assert brief["deliverables"][0]["description"].startswith("Consulting day")
     assert brief["deliverables"][0]["quantity"] == "4"
+    assert brief["deliverables"][0]["net_amount"] == "3800.00"
     assert brief["in_scope"] == ["Discovery workshop", "Rollout to two offices"]
     assert brief["out_of_scope"] == ["Hardware"]
     assert [m["title"] for m in brief["milestones"]] == ["Discovery", "Go-live"]

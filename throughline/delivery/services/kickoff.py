@@ -57,7 +57,7 @@ def build_brief(
             "description": line.description,
             "quantity": money.plain(line.quantity),
             "unit": line.unit,
-            "net_amount": str(line.net_amount),
+            "net_amount": str(money.quantize(line.net_amount, proposal.currency)),
         }
         for line in version.lines.order_by("position")
         if not line.option or line.option in selection
