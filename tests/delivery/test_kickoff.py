@@ -117,3 +117,35 @@ def test_staff_choose_the_template_on_an_upcoming_proposal(
     project = Project.objects.get(proposal=accepted_proposal)
     assert project.template_version.template == project_template
     assert project.checklist.filter(kind="onboarding").count() == 3
+
+
+def test_staff_start_an_accepted_proposals_project_without_a_contract(
+    client_as, accepted_proposal, project_template, actor
+):
+    from django.urls import reverse
+
+    project_templates.set_default_template(actor, project_template)
+    staff = client_as("delivery")
+    url = reverse("delivery:start_project", args=[accepted_proposal.pk])
+    response = staff.post(url)
+    project = Project.objects.get(proposal=accepted_proposal)
+    assert response.status_code == 302 and str(project.pk) in response["Location"]
+    assert project.contract is None and project.brief["contract"] == {}
+    assert project.brief["in_scope"] == ["Discovery workshop", "Rollout to two offices"]
+    staff.post(url)  # twice: still one project
+    assert Project.objects.filter(proposal=accepted_proposal).count() == 1
+    assert client_as("sales").post(url).status_code == 403
+
+
+def test_a_contract_signed_after_a_manual_start_joins_that_project(
+    accepted_proposal, project_template, actor, run_jobs
+):
+    from throughline.delivery.services import kickoff
+
+    manual = kickoff.kickoff_from_proposal(actor, accepted_proposal)
+    event = sign(actor, accepted_proposal)
+    run_jobs()
+    manual.refresh_from_db()
+    assert Project.objects.filter(proposal=accepted_proposal).count() == 1
+    assert str(manual.contract_id) == event.subject_id
+    assert manual.brief["contract"]["number"] == event.payload["number"]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/<uuid:pk>/closeout", projects.closeout_page, name="closeout"),
     path("projects/<uuid:pk>/closeout.pdf", projects.closeout_pdf, name="closeout_pdf"),
     path("proposals/<uuid:proposal>/template", projects.choose_template, name="choose_template"),
+    path("proposals/<uuid:proposal>/start", projects.start_from_proposal, name="start_project"),
     path("templates/", templates.template_list, name="template_list"),
     path("templates/new", templates.template_edit, name="template_new"),
     path("templates/<uuid:pk>/", templates.template_edit, name="template_edit"),

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from throughline.core import money
+from throughline.core import audit_log, money
 from throughline.core.actor import Actor
 from throughline.crm.models import Contact
 from throughline.delivery.models import Project
@@ -126,6 +126,25 @@ def kickoff_from_contract(actor: Actor, contract: Contract, payload: dict[str, A
     existing = Project.objects.filter(contract=contract).first()
     if existing is not None:
         return existing
+    started = Project.objects.filter(proposal=contract.proposal, contract__isnull=True).first()
+    if started is not None:
+        # Started by hand before the signature: the contract joins that project.
+        started.contract = contract
+        started.brief = {
+            **started.brief,
+            "contract": build_brief(
+                contract.proposal,
+                contract.proposal_version,
+                list(contract.selected_options or []),
+                contract,
+                payload,
+            )["contract"],
+        }
+        started.save(update_fields=["contract", "brief", "updated_at"])
+        audit_log.record(
+            actor, "project.contract_linked", started, changes={"contract": [None, contract.number]}
+        )
+        return started
     return _kickoff(
         actor,
         contract.proposal,

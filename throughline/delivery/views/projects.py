@@ -300,3 +300,22 @@ def closeout_pdf(request: HttpRequest, pk) -> HttpResponse:
     response = HttpResponse(closeout_pdf_bytes(project), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="closeout-{project.pk}.pdf"'
     return response
+
+
+@requires("delivery.edit")
+@require_POST
+def start_from_proposal(request: HttpRequest, proposal) -> HttpResponse:
+    """Start the project of an accepted proposal now, without waiting for a signed contract."""
+    from throughline.delivery.services import kickoff
+    from throughline.sales.models import Proposal
+
+    found = Proposal.objects.filter(pk=proposal, status=Proposal.Status.ACCEPTED).first()
+    if found is None:
+        raise Http404("No such accepted proposal")
+    try:
+        project = kickoff.kickoff_from_proposal(Actor.from_request(request), found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("delivery:project_list")
+    messages.success(request, "Project started.")
+    return redirect("delivery:project_detail", pk=project.pk)
