@@ -1,7 +1,7 @@
 # ruff: noqa: F811 - signing's fixtures are imported and then requested by name
 """The whole way: a contract signed through signing's real ceremony (codes from the SMTP
-server, consent, signature, sealing) kicks off the project, welcomes the client and lets billing
-issue its deposit — delivery reacting to the real ``contract.signed``."""
+server, consent, signature, sealing) kicks off the project and welcomes the client — delivery
+reacting to the real ``contract.signed``."""
 
 from __future__ import annotations
 
