@@ -70,6 +70,7 @@ def test_signed_contract_kicks_off_a_project_with_a_filled_brief(
     assert created.payload["project_id"] == str(project.pk)
     assert created.payload["contact_id"] == str(peter.pk)
     assert created.payload["onboarding_tasks"] == 3
+    assert created.depth == 1  # caused by contract.signed
 
 
 def test_a_redelivered_event_makes_one_project(

@@ -28,5 +28,5 @@ def kick_off_project(event: DomainEvent) -> str:
         logger.warning("contract.signed %s: contract %s has no client contact", event.id, contract)
         return "no client contact"
     actor = Actor.system(Channel.WORKER, label="delivery on contract.signed")
-    project = kickoff.kickoff_from_contract(actor, contract, event.payload or {})
+    project = kickoff.kickoff_from_contract(actor, contract, event.payload or {}, cause=event)
     return f"project {project.pk}"

@@ -120,7 +120,9 @@ def _start(proposal, contract: Contract | None) -> dt.date:
 
 
 @transaction.atomic
-def kickoff_from_contract(actor: Actor, contract: Contract, payload: dict[str, Any]) -> Project:
+def kickoff_from_contract(
+    actor: Actor, contract: Contract, payload: dict[str, Any], *, cause=None
+) -> Project:
     """The project of a signed contract (made once; a second call returns it)."""
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     existing = Project.objects.filter(contract=contract).first()
@@ -152,6 +154,7 @@ def kickoff_from_contract(actor: Actor, contract: Contract, payload: dict[str, A
         list(contract.selected_options or []),
         contract,
         payload,
+        cause=cause,
     )
 
 
@@ -172,7 +175,7 @@ def kickoff_from_proposal(actor: Actor, proposal) -> Project:
     return _kickoff(actor, proposal, version, selection, None, {})
 
 
-def _kickoff(actor, proposal, version, selection, contract, payload) -> Project:
+def _kickoff(actor, proposal, version, selection, contract, payload, cause=None) -> Project:
     deal = proposal.deal
     contact = proposal.contact or deal.contact
     brief = build_brief(proposal, version, selection, contract, payload)
@@ -198,4 +201,5 @@ def _kickoff(actor, proposal, version, selection, contract, payload) -> Project:
         net_total=net,
         retainer_amount=net if retainer else None,
         retainer_months=schedule.get("term_months") if retainer else None,
+        cause=cause,
     )

@@ -124,6 +124,7 @@ def create_project(
     net_total: Decimal | None = None,
     retainer_amount: Decimal | None = None,
     retainer_months: int | None = None,
+    cause=None,
 ) -> Project:
     name = " ".join((name or "").split())[:200]
     if not name:
@@ -215,6 +216,7 @@ def create_project(
         actor,
         "project.created",
         project,
+        cause=cause,
         project_id=str(project.pk),
         contact_id=str(contact.pk),
         company_id=str(contact.company_id) if contact.company_id else None,
