@@ -149,6 +149,7 @@ SEED_MIGRATIONS = [
     ("throughline.sales.migrations.0002_default_pipeline", "create_defaults"),
     ("throughline.intake.migrations.0002_default_sources_and_acknowledgement", "forwards"),
     ("throughline.intake.scoring.migrations.0002_qualification_email_templates", "forwards"),
+    ("throughline.delivery.migrations.0002_email_templates", "forwards"),
 ]
 
 

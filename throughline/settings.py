@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "throughline.api",
     "throughline.billing",
     "throughline.reports",
+    "throughline.delivery",
+    "throughline.portal",
 ]
 
 MIDDLEWARE = [

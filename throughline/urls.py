@@ -25,6 +25,8 @@ urlpatterns = [
     path("hooks/payments/", include("throughline.billing.urls_hooks")),
     path("c/", include("throughline.billing.urls_portal")),
     path("reports/", include("throughline.reports.urls")),
+    path("delivery/", include("throughline.delivery.urls")),
+    path("c/", include("throughline.portal.urls")),  # client portal home /c/<token>/ …
     path("django-admin/", admin.site.urls),
 ]
 

@@ -36,6 +36,7 @@ API_MODULES = [core_api, crm_api, intake_api, sales_api, signing_api, billing_ap
 API_MODULES.append(__import__("throughline.reports.api", fromlist=["api"]))  # reports
 API_MODULES.append(__import__("throughline.intake.scoring.api", fromlist=["api"]))  # qualify
 API_MODULES.append(__import__("throughline.sales.lead_conversion_api", fromlist=["api"]))  # convert
+API_MODULES.append(__import__("throughline.delivery.api", fromlist=["api"]))  # delivery
 
 
 class ApiRouter(SimpleRouter):

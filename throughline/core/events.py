@@ -36,6 +36,7 @@ EVENT_NAMES = frozenset(
     payment.failed payment.refunded webhook.delivery_failed integration.unhealthy
     contact.created contact.updated contact.merged company.created company.updated
     task.created task.completed activity.logged
+    retainer.period_started
     """.split()
 )
 MAX_CHAIN_DEPTH = 8

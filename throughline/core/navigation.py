@@ -32,6 +32,8 @@ NAV: list[NavItem] = [
     NavItem("Proposals", "sales:proposal_list", "sales.view", "✎", "Sales"),
     NavItem("Contracts", "signing:contract_list", "signing.view", "✍", "Sales"),
     NavItem("Catalogue", "sales:catalogue_list", "sales.view", "▤", "Sales"),
+    NavItem("Projects", "delivery:project_list", "delivery.view", "◎", "Delivery"),
+    NavItem("Project templates", "delivery:template_list", "delivery.manage", "▧", "Delivery"),
     NavItem("Invoices", "billing:invoice_list", "billing.view", "▣", "Billing"),
     NavItem("Payments", "billing:payment_list", "billing.view", "◈", "Billing"),
     NavItem("Bank statements", "billing:statement_list", "billing.payments", "⇆", "Billing"),

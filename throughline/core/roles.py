@@ -51,6 +51,9 @@ PERMISSIONS: dict[str, str] = {
     "signing.manage": "Contract templates (edit, approve) and the signing certificate settings",
     "reports.view": "See dashboards and reports (KPIs, AR aging, DSO, forecast)",
     "reports.export": "Export reports as CSV",
+    "delivery.view": "See projects, milestones, checklists, shared files and project templates",
+    "delivery.edit": "Run projects: kick-off, milestones and QA, checklists, files, closing",
+    "delivery.manage": "Create and edit project templates and the delivery settings",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -79,6 +82,8 @@ ROLE_PERMISSIONS.update({r: p | {"signing.view"} for r, p in ROLE_PERMISSIONS.it
 ROLE_PERMISSIONS[Role.SALES] |= {"signing.send"}
 ROLE_PERMISSIONS[Role.SALES] |= {"reports.view"}
 ROLE_PERMISSIONS[Role.BILLING] |= {"reports.view", "reports.export"}
+ROLE_PERMISSIONS.update({r: p | {"delivery.view"} for r, p in ROLE_PERMISSIONS.items()})
+ROLE_PERMISSIONS[Role.DELIVERY] |= {"delivery.edit", "delivery.manage"}
 
 
 def role_has(role: str, permission: str) -> bool:
