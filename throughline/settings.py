@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "throughline.automation",
     "throughline.intake",
     "throughline.intake.channels",
+    "throughline.intake.routing",
+    "throughline.intake.booking",
     "throughline.integrations",
     "throughline.api",
     "throughline.billing",

@@ -51,7 +51,6 @@ from django.utils import timezone
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
 from throughline.core.models import Organization, User
-from throughline.core.roles import Role
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
 from throughline.crm.models import Company, Contact, Task
@@ -517,20 +516,11 @@ def _source(clean: _Clean) -> tuple[LeadSource, bool]:
 
 
 def choose_owner(actor: Actor, data: LeadInput, source: LeadSource | None) -> User | None:
-    """Who answers the lead, until routing rules exist (issue 5 replaces this function).
+    """Who answers the lead: the owner the channel named, else the routing rules
+    (``throughline.intake.routing``: rules, teams, fallbacks; it records ``lead.assigned``)."""
+    from throughline.intake.routing.services import owner_for_new_lead
 
-    The owner the channel named; else the source's default owner; else whoever types a
-    lead in by hand; else the organization's first owner.
-    """
-    for user in (data.owner, source.default_owner if source else None):
-        if user is not None and user.is_active:
-            return user
-    if data.channel in {Channel.MANUAL, Channel.REFERRAL} and actor.user is not None:
-        if actor.user.is_active:
-            return actor.user
-    return (
-        User.objects.filter(is_active=True, role=Role.OWNER).order_by("date_joined", "pk").first()
-    )
+    return owner_for_new_lead(actor, data, source)
 
 
 # --- Side effects in the capture transaction -------------------------------------------------

@@ -1,0 +1,32 @@
+"""Recording the capture-time assignment once the new lead's row exists.
+
+TRICKY: ``intake.capture`` asks ``choose_owner`` for an owner *before* it creates the lead,
+and the capture code belongs to the intake core (we may only change that one function). So
+the routing decision rides on the returned ``User`` object, and this ``post_save`` receiver
+— running in the capture's transaction, right after the insert — turns it into the
+``Assignment`` row, the audit entry and ``lead.assigned``. It is the only signal in routing
+and holds no rule logic; a lead saved without a decision (fixtures, other code) is ignored.
+"""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from throughline.intake.models import Lead
+from throughline.intake.routing.models import Assignment
+from throughline.intake.routing.services import DECISION_ATTR, record_assignment
+
+
+@receiver(post_save, sender=Lead, dispatch_uid="intake_routing.capture_assignment")
+def record_capture_assignment(sender, instance: Lead, created: bool, **kwargs) -> None:
+    if not created or instance.owner_id is None:
+        return
+    owner = instance.owner
+    carried = owner.__dict__.pop(DECISION_ATTR, None)
+    if carried is None:
+        return
+    actor, decision = carried
+    if decision.owner is None or decision.owner.pk != owner.pk:
+        return
+    record_assignment(actor, instance, decision, kind=Assignment.Kind.CAPTURE)
