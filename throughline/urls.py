@@ -15,6 +15,8 @@ urlpatterns = [
     path(
         "", include("throughline.intake.channels.urls")
     ),  # f/, hooks/{leads,email,calls}/, intake/
+    path("intake/routing/", include("throughline.intake.routing.urls")),
+    path("", include("throughline.intake.booking.urls")),  # b/ (public), intake/booking/
     path("u/", include("throughline.messaging.urls")),
     path("automation/", include("throughline.automation.urls")),
     path("integrations/", include("throughline.integrations.urls")),

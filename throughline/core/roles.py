@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, str] = {
     "signing.manage": "Contract templates (edit, approve) and the signing certificate settings",
     "reports.view": "See dashboards and reports (KPIs, AR aging, DSO, forecast)",
     "reports.export": "Export reports as CSV",
+    "routing.manage": "Change lead assignment rules, teams, fallback owner and escalation",
 }
 
 _ALL = frozenset(PERMISSIONS)
