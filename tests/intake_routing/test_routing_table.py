@@ -66,9 +66,7 @@ def test_least_loaded_gives_the_lead_to_whoever_has_fewest_open_leads(
     # when / then: new leads fill the gaps first
     # (ties go to the member listed first)
     assert [capture().owner for _ in range(5)] == [cleo, ben, cleo, ana, ben]
-    loads = Counter(
-        a.owner for a in Assignment.objects.filter(kind="capture", rule__isnull=False)
-    )
+    loads = Counter(a.owner for a in Assignment.objects.filter(kind="capture", rule__isnull=False))
     assert loads == {cleo: 2, ben: 2, ana: 1}
 
 
@@ -153,7 +151,10 @@ def test_fallback_owner_gets_what_no_rule_takes(working_clock, actor, users, sel
     sam, ana, ben, cleo = sellers
     services.update_settings(actor, fallback_owner=cleo, escalation="notify")
     services.create_rule(
-        actor, name="UK only", user=ana, conditions=[{"field": "country", "op": "eq", "value": "GB"}]
+        actor,
+        name="UK only",
+        user=ana,
+        conditions=[{"field": "country", "op": "eq", "value": "GB"}],
     )
     lead = capture(phone="+33 1 42 68 53 00")
     assert lead.owner == cleo

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
+from tests.intake_routing.conftest import WEDNESDAY_10_UTC
 from throughline.crm.models import Task
 from throughline.intake import sla
 from throughline.intake.routing import services
 from throughline.intake.routing.models import Assignment
-from tests.intake_routing.conftest import WEDNESDAY_10_UTC
 
 AFTER_DEADLINE = WEDNESDAY_10_UTC + dt.timedelta(minutes=30)
 
