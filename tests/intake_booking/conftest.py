@@ -33,7 +33,7 @@ def host(users):
 
 
 @pytest.fixture
-def page(actor, host):
+def booking_page(actor, host):
     """Sam's page /b/sam: Berlin, weekdays 09:00-12:00, 30-minute meetings, no notice."""
     return services.save_availability(
         actor,

@@ -43,10 +43,12 @@ def subject(message) -> str:
     return " ".join(str(message["Subject"]).split())
 
 
-def book(visitor, page, start=MONDAY_9_BERLIN, email="ada@example.org", tz="America/New_York"):
+def book(
+    visitor, booking_page, start=MONDAY_9_BERLIN, email="ada@example.org", tz="America/New_York"
+):
     return services.book_meeting(
         visitor,
-        page,
+        booking_page,
         starts_at=start,
         name="ada lovelace",
         email=email,
@@ -56,12 +58,12 @@ def book(visitor, page, start=MONDAY_9_BERLIN, email="ada@example.org", tz="Amer
 
 
 def test_booking_makes_a_meeting_on_a_new_lead_and_mails_both_sides_an_invitation(
-    visitor, page, host, run_jobs, smtp_server
+    visitor, booking_page, host, run_jobs, smtp_server
 ):
-    booked = book(visitor, page)
+    booked = book(visitor, booking_page)
     meeting = booked.meeting
     assert (meeting.starts_at, meeting.ends_at) == (MONDAY_9_BERLIN, at(2026, 3, 30, 7, 30))
-    # a new lead from the booking page, owned by the host, without an acknowledgement
+    # a new lead from the booking booking_page, owned by the host, without an acknowledgement
     lead = Lead.objects.get()
     assert (lead.source.slug, lead.owner, lead.first_name) == ("booking", host, "Ada")
     assert meeting.lead == lead and meeting.contact == lead.contact
@@ -91,10 +93,10 @@ def test_booking_makes_a_meeting_on_a_new_lead_and_mails_both_sides_an_invitatio
         assert str(event["attendee"]) == "mailto:ada@example.org"
 
 
-def test_a_slot_booked_meanwhile_is_refused_with_fresh_slots(visitor, page):
-    book(visitor, page)
+def test_a_slot_booked_meanwhile_is_refused_with_fresh_slots(visitor, booking_page):
+    book(visitor, booking_page)
     with pytest.raises(services.SlotTaken) as caught:
-        book(visitor, page, email="grace@example.org")
+        book(visitor, booking_page, email="grace@example.org")
     fresh = [s.starts_at for s in caught.value.fresh]
     assert MONDAY_9_BERLIN not in fresh
     assert at(2026, 3, 30, 7, 30) in fresh
@@ -102,17 +104,17 @@ def test_a_slot_booked_meanwhile_is_refused_with_fresh_slots(visitor, page):
     assert Lead.objects.count() == 1  # nothing of the refused booking remains
 
 
-def test_a_known_contact_books_on_their_open_lead(visitor, page, host):
-    first = book(visitor, page).meeting
-    second = book(visitor, page, start=at(2026, 3, 31, 7, 0)).meeting
+def test_a_known_contact_books_on_their_open_lead(visitor, booking_page, host):
+    first = book(visitor, booking_page).meeting
+    second = book(visitor, booking_page, start=at(2026, 3, 31, 7, 0)).meeting
     assert second.lead == first.lead
     assert Lead.objects.count() == 1
 
 
 def test_reschedule_and_cancel_through_the_attendees_link(
-    visitor, page, host, client, run_jobs, smtp_server
+    visitor, booking_page, host, client, run_jobs, smtp_server
 ):
-    booked = book(visitor, page)
+    booked = book(visitor, booking_page)
     run_jobs()
     smtp_server.messages.clear()
     link = f"/b/m/{booked.manage_token}"
@@ -148,13 +150,13 @@ def test_reschedule_and_cancel_through_the_attendees_link(
     [event] = calendar.walk("VEVENT")
     assert event["status"] == "CANCELLED" and int(event["sequence"]) == 2
     # the slot is free again
-    assert at(2026, 3, 31, 8, 0) in [s.starts_at for s in services.free_slots(page)]
+    assert at(2026, 3, 31, 8, 0) in [s.starts_at for s in services.free_slots(booking_page)]
 
 
 def test_reminders_go_out_a_day_and_an_hour_before_and_follow_a_reschedule(
-    visitor, page, host, run_jobs, smtp_server, clock
+    visitor, booking_page, host, run_jobs, smtp_server, clock
 ):
-    booked = book(visitor, page)  # Monday 07:00 UTC
+    booked = book(visitor, booking_page)  # Monday 07:00 UTC
     run_jobs()
     smtp_server.messages.clear()
     services.reschedule_meeting(visitor, booked.meeting, starts_at=at(2026, 3, 31, 7, 0))
@@ -175,11 +177,11 @@ def test_reminders_go_out_a_day_and_an_hour_before_and_follow_a_reschedule(
 
 
 def test_the_calendar_feed_lists_meetings_and_tasks_behind_a_secret(
-    visitor, actor, page, host, client
+    visitor, actor, booking_page, host, client
 ):
     from throughline.crm import services as crm
 
-    book(visitor, page)
+    book(visitor, booking_page)
     crm.create_task(actor, title="Send the quote", owner=host, due_at=at(2026, 3, 27, 14, 0))
     raw = services.issue_feed_token(actor, host)
     response = client.get(f"/b/feed/{raw}.ics")
@@ -203,12 +205,12 @@ def test_booking_link_for_a_user_without_a_page_creates_one(users):
     assert services.booking_link_for(users[Role.ADMIN]) == link
 
 
-def test_invalid_visitor_details_change_nothing(visitor, page):
+def test_invalid_visitor_details_change_nothing(visitor, booking_page):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as caught:
         services.book_meeting(
-            visitor, page, starts_at=MONDAY_9_BERLIN, name=" ", email="not-an-address"
+            visitor, booking_page, starts_at=MONDAY_9_BERLIN, name=" ", email="not-an-address"
         )
     assert set(caught.value.message_dict) == {"name", "email"}
     assert not Meeting.objects.exists() and not Lead.objects.exists()

@@ -28,7 +28,7 @@ def test_simultaneous_bookings_of_one_slot_make_one_meeting(actor, host, visitor
     from django.db import connection
 
     assert connection.vendor == "postgresql"
-    page = services.save_availability(
+    booking_page = services.save_availability(
         actor,
         host,
         slug="sam",
@@ -41,7 +41,11 @@ def test_simultaneous_bookings_of_one_slot_make_one_meeting(actor, host, visitor
 
     def attempt(n: int):
         return lambda: services.book_meeting(
-            visitor, page, starts_at=SLOT, name=f"Visitor {n}", email=f"visitor{n}@example.org"
+            visitor,
+            booking_page,
+            starts_at=SLOT,
+            name=f"Visitor {n}",
+            email=f"visitor{n}@example.org",
         )
 
     # The clock is frozen for every thread (time-machine patches the process).

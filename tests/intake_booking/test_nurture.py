@@ -57,7 +57,7 @@ def sequence(actor):
 
 
 @pytest.fixture
-def lead_of(actor, host, page):
+def lead_of(actor, host, booking_page):
     create_custom_field(actor, entity="lead", key="service_line", label="Service", kind="text")
 
     def make(email="ada@example.org", first_name="Ada"):
@@ -103,14 +103,14 @@ def test_nurture_emails_merge_contact_and_lead_fields_and_stop_on_reply(
 
 
 def test_a_booking_stops_the_leads_nurture_even_without_that_stop_condition(
-    actor, sequence, lead_of, page, run_jobs
+    actor, sequence, lead_of, booking_page, run_jobs
 ):
     lead = lead_of()
     enrollment, _ = nurture.enrol_lead(actor, lead, sequence(stop_on=["replied"]))
     run_jobs()
     services.book_meeting(
         Actor(user=None, channel=Channel.PORTAL),
-        page,
+        booking_page,
         starts_at=at(2026, 3, 30, 7, 0),
         name="Ada",
         email="ada@example.org",

@@ -1,4 +1,4 @@
-"""The public page /b/<slug>: real slots in the visitor's zone, honeypot, limits, bad input."""
+"""The public booking_page /b/<slug>: real slots in the visitor's zone, honeypot, limits, bad input."""
 
 from __future__ import annotations
 
@@ -30,19 +30,19 @@ def form(**extra):
     return data
 
 
-def test_the_page_shows_free_slots_in_the_visitors_time_zone(client, page):
+def test_the_page_shows_free_slots_in_the_visitors_time_zone(client, booking_page):
     html = client.get("/b/sam?tz=Asia/Tokyo").content.decode()
     # Monday 09:00 Berlin (CEST, after the change) is 16:00 in Tokyo
     assert 'value="2026-03-30T07:00:00Z"> 16:00' in html
     assert '<option value="Asia/Tokyo" selected>' in html
-    # without a zone: the host's (the page's script then asks the browser)
+    # without a zone: the host's (the booking_page's script then asks the browser)
     html = client.get("/b/sam").content.decode()
     assert 'value="2026-03-30T07:00:00Z"> 09:00' in html
     assert "intake_booking/tz.js" in html
     assert client.get("/b/nobody-here").status_code == 404
 
 
-def test_booking_on_the_page(client, page):
+def test_booking_on_the_page(client, booking_page):
     response = client.post("/b/sam", form())
     assert response.status_code == 200
     html = response.content.decode()
@@ -59,13 +59,13 @@ def test_booking_on_the_page(client, page):
     assert Meeting.objects.count() == 1
 
 
-def test_a_filled_honeypot_books_nothing(client, page):
+def test_a_filled_honeypot_books_nothing(client, booking_page):
     response = client.post("/b/sam", form(website="http://spam.example"))
     assert response.status_code == 200
     assert not Meeting.objects.exists() and not Lead.objects.exists()
 
 
-def test_bad_input_is_refused_with_the_reason_and_changes_nothing(client, page):
+def test_bad_input_is_refused_with_the_reason_and_changes_nothing(client, booking_page):
     response = client.post("/b/sam", form(email="nope"))
     assert response.status_code == 400
     assert "valid" in response.content.decode().lower()
@@ -77,7 +77,7 @@ def test_bad_input_is_refused_with_the_reason_and_changes_nothing(client, page):
     assert not Meeting.objects.exists() and not Lead.objects.exists()
 
 
-def test_bookings_are_rate_limited_per_address(client, page):
+def test_bookings_are_rate_limited_per_address(client, booking_page):
     codes = [
         client.post("/b/sam", form(email=f"p{n}@example.org", slot="x")).status_code
         for n in range(11)
