@@ -109,11 +109,16 @@ def _take_turn(team: Team, now: dt.datetime, exclude: frozenset) -> tuple[User |
 
 
 def fallback_owner() -> tuple[User | None, str]:
-    configured = RoutingSettings.current().fallback_owner
+    found = RoutingSettings.objects.select_related("fallback_owner").order_by("pk").first()
+    configured = found.fallback_owner if found is not None else None
     if configured is not None and configured.is_active:
         return configured, "fallback owner"
     first = User.objects.filter(is_active=True, role=Role.OWNER).order_by("date_joined", "pk")
     return first.first(), "no rule matched and no fallback owner is set: the first owner"
+
+
+def active_rules() -> list[AssignmentRule]:
+    return list(AssignmentRule.objects.filter(is_active=True).select_related("user", "team"))
 
 
 def route(
@@ -122,11 +127,12 @@ def route(
     now: dt.datetime | None = None,
     exclude: frozenset = frozenset(),
     use_fallback: bool = True,
+    rules: list[AssignmentRule] | None = None,
 ) -> Decision:
     """The first matching rule that finds someone; else the fallback owner."""
     now = now or timezone.now()
     skipped: list[str] = []
-    for rule in AssignmentRule.objects.filter(is_active=True).select_related("user", "team"):
+    for rule in active_rules() if rules is None else rules:
         if not matches(rule.conditions or [], facts):
             continue
         if rule.team_id:

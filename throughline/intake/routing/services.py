@@ -18,7 +18,7 @@ from throughline.core.actor import Actor
 from throughline.core.models import Organization, User
 from throughline.intake.models import Lead, LeadSource
 from throughline.intake.routing import conditions as cond
-from throughline.intake.routing.engine import Decision, route
+from throughline.intake.routing.engine import Decision, active_rules, route
 from throughline.intake.routing.models import (
     Assignment,
     AssignmentRule,
@@ -73,9 +73,15 @@ def owner_for_new_lead(actor: Actor, data: Any, source: LeadSource | None) -> Us
     if data.owner is not None and data.owner.is_active:
         decision = Decision(data.owner, "named by the channel")
     if decision is None:
-        decision = route(facts_for_input(data, source), use_fallback=False)
-        if decision.owner is None:
-            decision = _capture_fallbacks(actor, data, source, decision.skipped)
+        # Facts (a phone number parsed, the organization read) only when rules exist: a
+        # capture without rules costs one query more than before routing.
+        rules = active_rules()
+        skipped: list[str] = []
+        if rules:
+            decision = route(facts_for_input(data, source), use_fallback=False, rules=rules)
+            skipped = decision.skipped
+        if decision is None or decision.owner is None:
+            decision = _capture_fallbacks(actor, data, source, skipped)
     if decision.owner is not None:
         # The lead row does not exist yet: the decision rides on the user object to
         # ``hooks.record_capture_assignment`` (post_save of the new lead, same transaction).
