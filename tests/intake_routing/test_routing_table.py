@@ -190,3 +190,32 @@ def test_a_person_reassigns_a_lead_and_history_keeps_both(
     event = DomainEvent.objects.filter(name="lead.assigned").order_by("-id").first()
     assert event.payload["previous_owner_id"] == str(sam.pk)
     assert event.payload["reason"] == "speaks Greek"
+
+
+def test_bulk_inserted_leads_get_their_assignment_recorded(working_clock, actor, sellers, capture):
+    from django.db import transaction
+
+    from throughline.intake.capture import LeadInput
+    from throughline.intake.models import Lead
+    from throughline.intake.routing.hooks import record_bulk_assignments
+
+    first = capture(owner=sellers[0])
+    services.create_rule(actor, name="All to Ana", user=sellers[1])
+    with transaction.atomic():
+        owner = services.owner_for_new_lead(
+            actor, LeadInput(email="x@example.org", channel="import"), first.source
+        )
+        [lead] = Lead.objects.bulk_create(
+            [
+                Lead(
+                    contact=first.contact,
+                    source=first.source,
+                    channel="import",
+                    owner=owner,
+                    received_at=working_clock,
+                )
+            ]
+        )
+        assert record_bulk_assignments([lead, first]) == 1
+    assert Assignment.objects.get(lead=lead).rule_name == "All to Ana"
+    assert DomainEvent.objects.filter(name="lead.assigned", subject_id=str(lead.pk)).exists()

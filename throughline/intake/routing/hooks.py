@@ -30,3 +30,17 @@ def record_capture_assignment(sender, instance: Lead, created: bool, **kwargs) -
     if decision.owner is None or decision.owner.pk != owner.pk:
         return
     record_assignment(actor, instance, decision, kind=Assignment.Kind.CAPTURE)
+
+
+def record_bulk_assignments(leads: list[Lead]) -> int:
+    """For a bulk insert (no ``post_save``): record the carried decisions of ``leads``.
+
+    Call it in the insert's transaction after ``bulk_create``; returns how many were recorded.
+    """
+    recorded = 0
+    for lead in leads:
+        before = Assignment.objects.filter(lead=lead).exists() if lead.owner_id else True
+        if not before:
+            record_capture_assignment(Lead, lead, True)
+            recorded += Assignment.objects.filter(lead=lead).exists()
+    return recorded
