@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 from django import forms
 
 from throughline.intake.booking.services import NUMBER_LIMITS
 
+DAY_FIELD = re.compile(r"^d[1-7]_(start|end)$")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 ZONE_CHOICES = [(z, z) for z in sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})]
 
@@ -47,7 +49,7 @@ class AvailabilityForm(forms.Form):
         return initial
 
     def service_data(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if not k.startswith("d")}
+        data = {k: v for k, v in self.cleaned_data.items() if not DAY_FIELD.match(k)}
         hours = {}
         for day in range(1, 8):
             start = (self.cleaned_data.get(f"d{day}_start") or "").strip()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.urls import reverse
+
 from throughline.crm.models import Contact
 from throughline.crm.timeline import TimelineEntry, timeline_source
 from throughline.intake.booking.models import Meeting
@@ -39,5 +41,6 @@ def assignments(contact: Contact, limit: int) -> Iterable[TimelineEntry]:
             title=f"Lead {entry.get_kind_display().lower()}: {owner}",
             body=entry.reason,
             actor=str(entry.by) if entry.by else "",
+            url=reverse("intake_routing:lead_history", args=[entry.lead_id]),
             extra={"lead_id": str(entry.lead_id), "rule": entry.rule_name},
         )

@@ -20,7 +20,11 @@ from throughline.intake.booking.models import Meeting, TimeOff
 
 
 def _aware(value, tz_name):
-    return value if timezone.is_aware(value) else value.replace(tzinfo=zone(tz_name))
+    """What the person typed, read as wall-clock time in their own zone (the form's field
+    has made it aware in the server's zone)."""
+    if timezone.is_aware(value):
+        value = timezone.make_naive(value)
+    return value.replace(tzinfo=zone(tz_name))
 
 
 @requires("leads.edit")
