@@ -39,7 +39,9 @@ def test_reassign_gives_the_lead_to_the_next_team_member(team_lead, actor, selle
     assert latest.rule_name == "Inbound"
 
 
-def test_notify_puts_a_task_on_the_team_managers_list(team_lead, actor, sellers, run_jobs):
+def test_notify_puts_a_task_on_the_team_managers_list(
+    team_lead, actor, sellers, run_jobs, smtp_server
+):
     sam, _ana, _ben, cleo = sellers
     services.update_settings(actor, fallback_owner=None, escalation="notify")
     assert sla.breach_overdue(now=AFTER_DEADLINE) == 1
@@ -50,6 +52,10 @@ def test_notify_puts_a_task_on_the_team_managers_list(team_lead, actor, sellers,
     assert task.title.startswith("Escalated: first response overdue")
     assert task.source == team_lead.task_source
     assert Assignment.objects.filter(lead=team_lead, kind="sla_escalate").count() == 1
+    # the team's manager is mailed too (the sweep mailed the owner and the first admin)
+    to_cleo = [m for m in smtp_server.messages if m["envelope"].rcpt_tos == [cleo.email]]
+    assert len(to_cleo) == 1
+    assert "Escalated: first response overdue" in str(to_cleo[0]["message"]["Subject"])
     # the first response closes the escalation task too
     sla.record_first_response(actor, team_lead, at=AFTER_DEADLINE + dt.timedelta(minutes=1))
     task.refresh_from_db()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from throughline.core import events
@@ -95,6 +97,22 @@ def escalate_to_manager(lead: Lead) -> str:
         due_at=timezone.now() + dt.timedelta(minutes=30),
         source=lead.task_source,
     )
+    if manager.email and manager != manager_for(lead.owner) and manager != lead.owner:
+        # The SLA sweep mailed the owner and the longest-serving admin; a team's own manager
+        # hears it here.
+        from throughline.messaging.services import queue_email
+
+        queue_email(
+            actor,
+            to=manager.email,
+            subject=f"Escalated: first response overdue for {lead.display_name}"[:300],
+            body_text=(
+                f"{lead.display_name} ({lead.source.name}) is assigned to {owner} and has not "
+                f"been answered in time.\n\n{settings.BASE_URL}{reverse('intake:lead_detail', args=[lead.pk])}\n"
+            ),
+            source=lead.task_source,
+            idempotency_key=f"lead-sla-escalation:{lead.pk}:{manager.pk}",
+        )
     Assignment.objects.create(
         lead=lead,
         kind=Assignment.Kind.SLA_ESCALATE,
