@@ -214,3 +214,20 @@ def test_invalid_visitor_details_change_nothing(visitor, booking_page):
         )
     assert set(caught.value.message_dict) == {"name", "email"}
     assert not Meeting.objects.exists() and not Lead.objects.exists()
+
+
+def test_invitations_either_side_of_the_dst_change_keep_nine_oclock_in_berlin(
+    visitor, booking_page
+):
+    from throughline.intake.booking import ics
+
+    berlin = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
+    friday = book(visitor, booking_page, start=at(2026, 3, 27, 8, 0)).meeting  # CET
+    monday = book(visitor, booking_page, start=MONDAY_9_BERLIN).meeting  # CEST
+    for meeting, utc_start in ((friday, at(2026, 3, 27, 8, 0)), (monday, MONDAY_9_BERLIN)):
+        calendar = icalendar.Calendar.from_ical(ics.invitation(meeting))
+        [event] = calendar.walk("VEVENT")
+        assert event.decoded("dtstart") == utc_start
+        assert event.decoded("dtstart").astimezone(berlin).strftime("%H:%M") == "09:00"
+        written = f"DTSTART:{utc_start:%Y%m%dT%H%M%S}Z".encode()  # in UTC
+        assert written in ics.invitation(meeting)
