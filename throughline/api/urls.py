@@ -34,6 +34,7 @@ app_name = "api"
 # Flow order; intake, sales, billing … add theirs here.
 API_MODULES = [core_api, crm_api, intake_api, sales_api, signing_api, billing_api, integrations_api]
 API_MODULES.append(__import__("throughline.reports.api", fromlist=["api"]))  # reports
+API_MODULES.append(__import__("throughline.intake.booking.api", fromlist=["api"]))  # booking
 
 
 class ApiRouter(SimpleRouter):
