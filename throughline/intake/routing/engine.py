@@ -108,7 +108,7 @@ def _take_turn(team: Team, now: dt.datetime, exclude: frozenset) -> tuple[User |
     return members[index], f"round-robin in team {locked}{note}", moved == 1
 
 
-def fallback_owner() -> tuple[User | None, str]:
+def _fallback_lookup() -> tuple[User | None, str]:
     found = RoutingSettings.objects.select_related("fallback_owner").order_by("pk").first()
     configured = found.fallback_owner if found is not None else None
     if configured is not None and configured.is_active:
@@ -117,8 +117,24 @@ def fallback_owner() -> tuple[User | None, str]:
     return first.first(), "no rule matched and no fallback owner is set: the first owner"
 
 
+def fallback_owner() -> tuple[User | None, str]:
+    return cached("intake_routing.fallback_owner", _fallback_lookup)
+
+
+try:
+    from throughline.core.lookup_cache import cached
+except ImportError:  # pragma: no cover - core's batch cache (bulk imports) not merged yet
+
+    def cached(key, compute):
+        return compute()
+
+
 def active_rules() -> list[AssignmentRule]:
-    return list(AssignmentRule.objects.filter(is_active=True).select_related("user", "team"))
+    """The active rules in order (remembered for a batch, e.g. a bulk import; else fresh)."""
+    return cached(
+        "intake_routing.active_rules",
+        lambda: list(AssignmentRule.objects.filter(is_active=True).select_related("user", "team")),
+    )
 
 
 def route(

@@ -36,11 +36,22 @@ def record_bulk_assignments(leads: list[Lead]) -> int:
     """For a bulk insert (no ``post_save``): record the carried decisions of ``leads``.
 
     Call it in the insert's transaction after ``bulk_create``; returns how many were recorded.
+    Leads sharing one owner object (a batch cache hands out the same user) share its decision.
     """
+    carried = {lead.pk: lead.owner.__dict__.get(DECISION_ATTR) for lead in leads if lead.owner_id}
     recorded = 0
-    for lead in leads:
-        before = Assignment.objects.filter(lead=lead).exists() if lead.owner_id else True
-        if not before:
-            record_capture_assignment(Lead, lead, True)
-            recorded += Assignment.objects.filter(lead=lead).exists()
+    try:
+        for lead in leads:
+            found = carried.get(lead.pk)
+            if found is None or Assignment.objects.filter(lead=lead).exists():
+                continue
+            actor, decision = found
+            if decision.owner is None or decision.owner.pk != lead.owner_id:
+                continue
+            record_assignment(actor, lead, decision, kind=Assignment.Kind.CAPTURE)
+            recorded += 1
+    finally:
+        for lead in leads:
+            if lead.owner_id:
+                lead.owner.__dict__.pop(DECISION_ATTR, None)
     return recorded
