@@ -66,6 +66,7 @@ def test_booking_makes_a_meeting_on_a_new_lead_and_mails_both_sides_an_invitatio
     # a new lead from the booking booking_page, owned by the host, without an acknowledgement
     lead = Lead.objects.get()
     assert (lead.source.slug, lead.owner, lead.first_name) == ("booking", host, "Ada")
+    assert lead.first_response_at == NOW  # the meeting is its next step: no SLA breach
     assert meeting.lead == lead and meeting.contact == lead.contact
     # the meeting is on the contact's timeline
     activity = Activity.objects.get(kind="meeting")
@@ -109,6 +110,14 @@ def test_a_known_contact_books_on_their_open_lead(visitor, booking_page, host):
     second = book(visitor, booking_page, start=at(2026, 3, 31, 7, 0)).meeting
     assert second.lead == first.lead
     assert Lead.objects.count() == 1
+    # a lead from another channel keeps waiting for a person's answer
+    from throughline.intake.capture import LeadInput, capture_lead
+
+    other = capture_lead(visitor, LeadInput(email="grace@example.org", acknowledge=False)).lead
+    third = book(visitor, booking_page, start=at(2026, 4, 1, 7, 0), email="grace@example.org")
+    assert third.meeting.lead == other
+    other.refresh_from_db()
+    assert other.first_response_at is None
 
 
 def test_reschedule_and_cancel_through_the_attendees_link(

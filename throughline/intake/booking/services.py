@@ -37,7 +37,7 @@ from throughline.intake.booking.availability import (
 )
 from throughline.intake.booking.models import Availability, Meeting, TimeOff
 from throughline.intake.models import Lead
-from throughline.intake.sla import working_spans
+from throughline.intake.sla import record_first_response, working_spans
 
 MANAGE_SCOPE = "booking.manage"
 FEED_SCOPE = "booking.feed"
@@ -263,7 +263,7 @@ def _lead_for(actor: Actor, host: User, name: str, email: str, phone: str, messa
             .first()
         )
         if lead is not None:
-            return lead, contact
+            return lead, contact, False
     first, _, last = name.partition(" ")
     result = capture_lead(
         actor,
@@ -281,7 +281,7 @@ def _lead_for(actor: Actor, host: User, name: str, email: str, phone: str, messa
             raw={"booking": True},
         ),
     )
-    return result.lead, result.contact
+    return result.lead, result.contact, result.created
 
 
 def _fresh(availability: Availability, ignore: Meeting | None = None) -> list[Slot]:
@@ -315,10 +315,11 @@ def book_meeting(
             if chosen is None:
                 raise SlotTaken(slots)
             host = locked.user
+            new_lead = False
             if lead is not None:
                 contact = lead.contact
             else:
-                lead, contact = _lead_for(actor, host, name, email, phone, message)
+                lead, contact, new_lead = _lead_for(actor, host, name, email, phone, message)
             with transaction.atomic():
                 meeting = Meeting.objects.create(
                     host=host,
@@ -350,6 +351,10 @@ def book_meeting(
             )
             meeting.activity = activity
             meeting.save(update_fields=["activity", "updated_at"])
+            if new_lead:
+                # A lead that came in by booking already has its next step: the meeting.
+                # Its first-response clock stops here instead of breaching in five minutes.
+                record_first_response(actor, lead, via="meeting booked")
             audit_log.record(
                 actor,
                 "meeting.booked",
