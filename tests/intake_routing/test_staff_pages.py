@@ -61,3 +61,11 @@ def test_an_admin_builds_a_team_orders_rules_and_sets_the_fallback(client_as, us
 
     client.post(f"/intake/routing/rules/{second.pk}/delete/")
     assert list(AssignmentRule.objects.values_list("name", flat=True)) == ["First"]
+
+
+def test_the_forms_render(client_as, sellers):
+    client = client_as(Role.OWNER)
+    for path in ("/intake/routing/", "/intake/routing/rules/new/", "/intake/routing/teams/new/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "estimated_value" in client.get("/intake/routing/rules/new/").content.decode()
