@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "throughline.intake",
     "throughline.intake.channels",
     "throughline.intake.scoring",
+    "throughline.intake.routing",
+    "throughline.intake.booking",
     "throughline.integrations",
     "throughline.api",
     "throughline.billing",

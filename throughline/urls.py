@@ -17,6 +17,8 @@ urlpatterns = [
     ),  # f/, hooks/{leads,email,calls}/, intake/
     path("leads/scoring/", include("throughline.intake.scoring.urls")),
     path("sales/leads/", include("throughline.sales.lead_conversion_urls")),
+    path("intake/routing/", include("throughline.intake.routing.urls")),
+    path("", include("throughline.intake.booking.urls")),  # b/ (public), intake/booking/
     path("u/", include("throughline.messaging.urls")),
     path("automation/", include("throughline.automation.urls")),
     path("integrations/", include("throughline.integrations.urls")),

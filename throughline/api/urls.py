@@ -37,6 +37,7 @@ API_MODULES.append(__import__("throughline.reports.api", fromlist=["api"]))  # r
 API_MODULES.append(__import__("throughline.intake.scoring.api", fromlist=["api"]))  # qualify
 API_MODULES.append(__import__("throughline.sales.lead_conversion_api", fromlist=["api"]))  # convert
 API_MODULES.append(__import__("throughline.delivery.api", fromlist=["api"]))  # delivery
+API_MODULES.append(__import__("throughline.intake.booking.api", fromlist=["api"]))  # booking
 
 
 class ApiRouter(SimpleRouter):

@@ -138,6 +138,22 @@ def subject_for_event(event: DomainEvent, wanted_type: str) -> tuple[str, Any | 
     return "", None
 
 
+# --- merge fields (extra template context for e-mails about a subject) -------------------
+
+_merge_fields: dict[str, Callable[[str], dict[str, Any]]] = {}
+
+
+def register_merge_fields(subject_type_key: str, fn: Callable[[str], dict[str, Any]]) -> None:
+    """``fn(subject_id) -> dict`` added to the context of sequence e-mails about the subject
+    (``intake.lead`` adds ``lead``, ``owner``, ``booking_link``)."""
+    _merge_fields[subject_type_key] = fn
+
+
+def merge_fields_for(subject_type_key: str, subject_id: str) -> dict[str, Any]:
+    fn = _merge_fields.get(subject_type_key)
+    return fn(subject_id) if fn is not None and subject_id else {}
+
+
 # --- setters (change a status / stage field through its app's service) ---------------------
 
 

@@ -45,6 +45,8 @@ NAV: list[NavItem] = [
     NavItem("Audit log", "core:audit_log", "audit.view", "≡", "Administration"),
     NavItem("Jobs", "core:failed_jobs", "jobs.manage", "⟳", "Administration"),
     NavItem("Integrations", "integrations:health", "integrations.view", "⇄", "Administration"),
+    NavItem("Booking", "intake_booking:availability", "leads.edit", "◷", "Lead routing"),
+    NavItem("Routing", "intake_routing:rule_list", "routing.manage", "⇆", "Lead routing"),
 ]
 
 

@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, str] = {
     "delivery.view": "See projects, milestones, checklists, shared files and project templates",
     "delivery.edit": "Run projects: kick-off, milestones and QA, checklists, files, closing",
     "delivery.manage": "Create and edit project templates and the delivery settings",
+    "routing.manage": "Change lead assignment rules, teams, fallback owner and escalation",
 }
 
 _ALL = frozenset(PERMISSIONS)

@@ -50,6 +50,7 @@ from throughline.intake.capture import (
     choose_owner,
     enrichment,
     lock_identities,
+    record_assignments,
 )
 from throughline.intake.models import CompanyKey, ContactKey, Lead, LeadSource, PossibleDuplicate
 
@@ -94,7 +95,8 @@ def capture_many(actor: Actor, rows: list[tuple[LeadInput, _Clean]]) -> list[Out
 
     writes = _Writes()
     sources = _sources(actor, [rows[i][1] for i in todo], writes)
-    owners = {i: choose_owner(actor, rows[i][0], sources[rows[i][1].source_slug]) for i in todo}
+    routing = {i: choose_owner(actor, rows[i][0], sources[rows[i][1].source_slug]) for i in todo}
+    owners = {i: routing[i].owner for i in todo}
     companies = _companies(actor, rows, todo, owners, writes)
     known = _known_contacts(rows, todo)
     contact_fields_ok = _contact_custom_check()
@@ -177,6 +179,7 @@ def capture_many(actor: Actor, rows: list[tuple[LeadInput, _Clean]]) -> list[Out
             duplicate_confidence=matches[0].confidence if matches else None,
         )
         leads.append(lead)
+        writes.routing.append((lead, routing[i]))
         writes.matches[lead.pk] = matches
         for m in matches:
             writes.possible.append(
@@ -400,6 +403,7 @@ class _Writes:
         self.reindex: list[Contact] = []
         self.possible: list[PossibleDuplicate] = []
         self.matches: dict[Any, list[dedup.Match]] = {}
+        self.routing: list[tuple[Lead, Any]] = []  # (lead, routing decision)
 
     def email_taken(self, email_normalized: str, contact: Contact) -> bool:
         owner = Contact.objects.filter(email_normalized=email_normalized).values_list(
@@ -469,3 +473,4 @@ class _Writes:
             )
         audit_log.record_many(actor, self.audit)
         events.emit_many(actor, occurrences)
+        record_assignments(actor, self.routing)

@@ -52,7 +52,6 @@ from throughline.core import audit_log, events
 from throughline.core.actor import Actor
 from throughline.core.lookup_cache import cached
 from throughline.core.models import Organization, User
-from throughline.core.roles import Role
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
 from throughline.crm.models import Company, Contact, Task
@@ -532,26 +531,20 @@ def _source(clean: _Clean) -> tuple[LeadSource, bool]:
     return source, True
 
 
-def choose_owner(actor: Actor, data: LeadInput, source: LeadSource | None) -> User | None:
-    """Who answers the lead, until routing rules exist (issue 5 replaces this function).
+def choose_owner(actor: Actor, data: LeadInput, source: LeadSource | None):
+    """Who answers the lead (a routing ``Decision``): the owner the channel named, else the
+    routing rules (``throughline.intake.routing``: rules, teams, fallbacks)."""
+    from throughline.intake.routing.services import decide_for_new_lead
 
-    The owner the channel named; else the source's default owner; else whoever types a
-    lead in by hand; else the organization's first owner.
-    """
-    for user in (data.owner, source.default_owner if source else None):
-        if user is not None and user.is_active:
-            return user
-    if data.channel in {Channel.MANUAL, Channel.REFERRAL} and actor.user is not None:
-        if actor.user.is_active:
-            return actor.user
-    return cached(
-        "intake.first_owner",
-        lambda: (
-            User.objects.filter(is_active=True, role=Role.OWNER)
-            .order_by("date_joined", "pk")
-            .first()
-        ),
-    )
+    return decide_for_new_lead(actor, data, source)
+
+
+def record_assignments(actor: Actor, decided: list) -> None:
+    """``lead.assigned`` (history, audit, event) for new leads and their routing decisions."""
+    from throughline.intake.routing.models import Assignment
+    from throughline.intake.routing.services import record_assignments as record
+
+    record(actor, [(lead, d) for lead, d in decided if d.owner], kind=Assignment.Kind.CAPTURE)
 
 
 # --- Side effects in the capture transaction -------------------------------------------------
@@ -687,7 +680,8 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
             )
     lock_identities(clean)
     source, source_created = _source(clean)
-    owner = choose_owner(actor, data, source)
+    routing = choose_owner(actor, data, source)
+    owner = routing.owner
     # Reads first: the first audited write locks the audit chain's head until commit, so
     # the likely-match search runs before it (PostgreSQL captures queue on that lock).
     company = find_company(clean)
@@ -759,6 +753,7 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
             ip=clean.ip,
         )
     audit_log.record(actor, "lead.captured", lead, changes=captured_changes(lead))
+    record_assignments(actor, [(lead, routing)])
     ack = _acknowledge(actor, lead, contact, org) if data.acknowledge else None
     task = _first_contact_task(actor, lead, contact) if data.create_task else None
     events.emit(actor, "lead.captured", lead, **captured_payload(lead, matches))

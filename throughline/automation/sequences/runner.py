@@ -13,6 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from throughline.automation import registry
 from throughline.automation.business_days import Calendar
 from throughline.automation.models import (
     Enrollment,
@@ -147,7 +148,11 @@ def _send(actor: Actor, enrollment: Enrollment, step: SequenceStep, entry: Enrol
         actor,
         step.template_key,
         to=contact.email,
-        context={"contact": contact, "organization": Organization.current()},
+        context={
+            **registry.merge_fields_for(enrollment.subject_type, enrollment.subject_id),
+            "contact": contact,
+            "organization": Organization.current(),
+        },
         contact=contact,
         source=f"automation.enrollment:{enrollment.pk}",
         idempotency_key=f"enrollment:{enrollment.pk}:{entry.position}",

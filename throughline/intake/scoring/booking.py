@@ -1,7 +1,7 @@
 """Where a lead books a discovery call with its owner.
 
-``booking_link_for(user)`` is the one lookup the qualification e-mail uses; the booking app
-(issue 5, booking) replaces its body with the user's public booking page.
+``booking_link_for(user)`` is the one lookup the qualification e-mail uses: a link the user
+set by hand (an outside calendar tool), else their page of the built-in booking app.
 """
 
 from __future__ import annotations
@@ -17,9 +17,18 @@ from throughline.intake.scoring.models import BookingLink
 
 
 def booking_link_for(user: User | None) -> str:
-    """The user's booking page URL, or "" when they have none."""
+    """The user's booking page URL ("" without a user)."""
     if user is None:
         return ""
+    link = BookingLink.objects.filter(user=user).first()
+    if link is not None:
+        return link.url
+    from throughline.intake.booking import services as booking
+
+    return booking.booking_link_for(user)
+
+
+def manual_booking_link(user: User) -> str:
     link = BookingLink.objects.filter(user=user).first()
     return link.url if link else ""
 
@@ -28,7 +37,7 @@ def booking_link_for(user: User | None) -> str:
 def set_booking_link(actor: Actor, user: User, url: str) -> str:
     """Set (or with "" remove) a user's booking page URL."""
     url = (url or "").strip()
-    before = booking_link_for(user)
+    before = manual_booking_link(user)
     if url:
         try:
             URLValidator(schemes=["https", "http"])(url)

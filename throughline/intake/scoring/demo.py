@@ -58,7 +58,7 @@ def build_scoring(ctx: DemoContext) -> None:
         )
         ctx.count("qualification criteria", len(CRITERIA))
     for user in ctx.users.get("owner", []) + ctx.users.get("sales", []):
-        if not booking.booking_link_for(user):
+        if not booking.manual_booking_link(user):
             slug = user.email.split("@")[0]
             booking.set_booking_link(ctx.actor, user, f"https://book.brightwater.example/{slug}")
     rules.rescore_open_leads(ctx.actor, reason="Demo scoring rules")

@@ -71,7 +71,7 @@ def _settings_context(request: HttpRequest, **forms) -> dict:
         "outcomes": learned.closed_outcomes(),
         "min_outcomes": learned.MIN_OUTCOMES,
         "booking_form": forms.get("booking_form")
-        or BookingLinkForm(initial={"url": booking.booking_link_for(user)}),
+        or BookingLinkForm(initial={"url": booking.manual_booking_link(user)}),
         "can_manage": user.can("settings.manage"),
         "can_edit_leads": user.can("leads.edit"),
     }
