@@ -155,3 +155,33 @@ def test_a_payload_without_accepted_amounts_invoices_nothing(
         )
     run_jobs()
     assert not milestone_invoices().exists()
+
+
+def test_the_billing_team_chooses_the_trigger_on_the_settings_page(client_as, billed_project):
+    from django.urls import reverse
+
+    billing = client_as("billing")
+    page = billing.get(reverse("billing:settings"))
+    assert page.status_code == 200 and b"When the client accepts the milestone" in page.content
+    response = billing.post(
+        reverse("billing:settings_save"), {"invoice_milestones_on": "completed"}
+    )
+    assert response.status_code == 302
+    assert BillingSettings.current().invoice_milestones_on == "completed"
+    entry = AuditEntry.objects.get(action="billing.settings_changed")
+    assert entry.changes == {"invoice_milestones_on": ["accepted", "completed"]}
+
+    billing.post(reverse("billing:settings_save"), {"invoice_milestones_on": "<b>never</b>"})
+    assert BillingSettings.current().invoice_milestones_on == "completed"
+    page = billing.get(reverse("billing:settings"))
+    assert b"Settings not saved: Choose one of" in page.content
+
+
+def test_who_may_only_read_billing_cannot_change_the_trigger(client_as, org):
+    from django.urls import reverse
+
+    sales = client_as("sales")
+    assert sales.get(reverse("billing:settings")).status_code == 200
+    response = sales.post(reverse("billing:settings_save"), {"invoice_milestones_on": "completed"})
+    assert response.status_code == 403
+    assert BillingSettings.current().invoice_milestones_on == "accepted"
