@@ -7,6 +7,7 @@ handler; the milestone then goes through delivery's real services (QA, delivery,
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -130,11 +131,15 @@ def test_an_unknown_setting_is_refused_and_changes_nothing(actor):
     assert not AuditEntry.objects.filter(action="billing.settings_changed").exists()
 
 
-def test_a_milestone_without_an_amount_is_left_alone(billed_project, delivery_actor, run_jobs):
+def test_a_milestone_without_an_amount_is_left_alone(
+    billed_project, delivery_actor, run_jobs, caplog
+):
     extra = milestones.add_milestone(delivery_actor, billed_project, title="Extra workshop")
     deliver(delivery_actor, extra)
     milestones.accept(Actor.system(label="Peter"), extra)
-    run_jobs()
+    with caplog.at_level(logging.INFO, logger="throughline.billing.handlers"):
+        run_jobs()
+    assert f"milestone {extra.pk} not invoiced" in caplog.text
     assert DomainEvent.objects.get(name="milestone.accepted").payload["amount"] is None
     assert not milestone_invoices().exists()
 
