@@ -122,3 +122,27 @@ def test_a_period_without_amount_or_tax_groups_is_left_alone(retainer, peter, ru
         )
     run_jobs()
     assert not retainer_invoices().exists()
+
+
+def test_the_vat_groups_are_found_through_the_proposal_too(retainer, peter, run_jobs):
+    # a period announced without its contract id: the signed contract is found by proposal
+    with transaction.atomic():
+        events.emit(
+            Actor.system(label="delivery"),
+            "retainer.period_started",
+            subject_type="delivery.retainerperiod",
+            subject_id="x",
+            project_id=str(retainer.pk),
+            number=7,
+            starts_on="2026-07-31",
+            ends_on="2026-08-30",
+            amount="100.00",
+            currency="GBP",
+            contact_id=str(peter.pk),
+            contract_id=None,
+            proposal_id=str(retainer.proposal_id),
+        )
+    run_jobs()
+    invoice = retainer_invoices().get()
+    assert invoice.source == f"delivery.retainer:{retainer.pk}:7"
+    assert invoice.net_total == Decimal("100.00") and invoice.tax_total == Decimal("20.00")
