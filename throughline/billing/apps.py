@@ -8,4 +8,4 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # Event handlers, periodic sweeps and contact timeline entries of this app.
-        from throughline.billing import handlers, tasks, timeline  # noqa: F401
+        from throughline.billing import handlers, handlers_delivery, tasks, timeline  # noqa: F401

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from throughline.billing.views import actions, collections, invoices, payments, statements
+from throughline.billing.views import (
+    actions,
+    collections,
+    invoices,
+    payments,
+    settings,
+    statements,
+)
 
 app_name = "billing"
 
@@ -41,4 +48,6 @@ urlpatterns = [
     path("payments/", payments.payment_list, name="payment_list"),
     path("payments/<uuid:pk>/", payments.payment_detail, name="payment_detail"),
     path("payments/<uuid:pk>/refund/", payments.payment_refund, name="payment_refund"),
+    path("settings/", settings.settings_page, name="settings"),
+    path("settings/save/", settings.settings_save, name="settings_save"),
 ]

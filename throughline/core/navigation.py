@@ -38,6 +38,7 @@ NAV: list[NavItem] = [
     NavItem("Payments", "billing:payment_list", "billing.view", "◈", "Billing"),
     NavItem("Bank statements", "billing:statement_list", "billing.payments", "⇆", "Billing"),
     NavItem("Reminders", "billing:dunning_policy", "billing.view", "⏰", "Billing"),
+    NavItem("Billing settings", "billing:settings", "billing.view", "⚙", "Billing"),
     NavItem("Reports", "reports:dashboard", "reports.view", "▥", "Reports"),
     NavItem("Automation", "automation:workflow_list", "automation.view", "↯", "Automation"),
     NavItem("Settings", "core:settings", "settings.view", "⚙", "Administration"),

@@ -17,10 +17,12 @@ from throughline.billing.models.invoices import (
 )
 from throughline.billing.models.numbering import NumberSequence
 from throughline.billing.models.payments import Allocation, Payment, Refund
+from throughline.billing.models.settings import BillingSettings
 from throughline.billing.models.statements import CsvMapping, StatementImport, StatementLine
 
 __all__ = [
     "Allocation",
+    "BillingSettings",
     "CheckoutSession",
     "CsvMapping",
     "DunningCase",
