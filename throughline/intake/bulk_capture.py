@@ -369,18 +369,8 @@ def _likely_matches(
     candidates = dedup.candidates_by_key(all_keys)
     for i in to_match:
         person = people[i]
-        seen = {person.contact_id}
-        found = []
         pool = [c for key in keys_of[i] for c in (*candidates.get(key, ()), *new_people[key])]
-        for other in pool:
-            if other.contact_id in seen:
-                continue
-            seen.add(other.contact_id)
-            match = dedup.score_pair(person, other)
-            if match is not None and match.confidence >= dedup.FLAG_THRESHOLD:
-                found.append(match)
-        found.sort(key=lambda m: (-m.confidence, str(m.contact_id)))
-        matches_of[i] = found[: dedup.MAX_FLAGS]
+        matches_of[i] = dedup.best_matches(person, pool)
         for key in keys_of[i]:
             pool_of_key = new_people[key]
             pool_of_key.append(person)

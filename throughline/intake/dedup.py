@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from throughline.crm.models import Company, Contact
@@ -33,6 +33,8 @@ from throughline.intake.models import CompanyKey, ContactKey
 # A pair at or above this confidence is flagged as a possible duplicate.
 FLAG_THRESHOLD = 0.75
 _NON_DIGITS = re.compile(r"\D")
+# Below this surname similarity (Jaro-Winkler, either order) two named people never match.
+SURNAME_FLOOR = 0.749
 MAX_FLAGS = 5
 # Candidates read per blocking key: a common name ("J. Smith") cannot crowd out the rest.
 PER_KEY = 100
@@ -396,8 +398,38 @@ def candidates_by_key(keys: Iterable[str]) -> dict[str, list[Person]]:
 
 def find_matches(person: Person, exclude: Iterable = ()) -> list[Match]:
     """Existing contacts ``person`` probably is, best first (at most ``MAX_FLAGS``)."""
+    return best_matches(person, candidates(person, exclude))
+
+
+def best_matches(person: Person, others: Iterable[Person]) -> list[Match]:
+    """``others`` scored against ``person`` (each contact once), best first, flagged ones only.
+
+    Before scoring, one vectorized pass drops named people whose surname cannot match:
+    ``score_pair`` rules a pair out unless the surname (or, transposed, the first name)
+    scores ≥ 0.75 with ``word_similarity`` ≤ Jaro-Winkler — so those it drops, it would drop.
+    """
+    seen = {person.contact_id}
+    pool = []
+    for other in others:
+        if other.contact_id not in seen:
+            seen.add(other.contact_id)
+            pool.append(other)
+    if person.has_full_name and pool:
+        named = [other for other in pool if other.has_full_name]
+        if named:
+            scorer = JaroWinkler.normalized_similarity
+            direct = process.cdist([person.last], [o.last for o in named], scorer=scorer)[0]
+            swapped = process.cdist([person.last], [o.first_compact for o in named], scorer=scorer)[
+                0
+            ]
+            out = {
+                id(o)
+                for o, d, t in zip(named, direct, swapped, strict=True)
+                if d < SURNAME_FLOOR and t < SURNAME_FLOOR
+            }
+            pool = [other for other in pool if id(other) not in out]
     matches = []
-    for other in candidates(person, exclude):
+    for other in pool:
         match = score_pair(person, other)
         if match is not None and match.confidence >= FLAG_THRESHOLD:
             matches.append(match)
