@@ -39,12 +39,13 @@ from throughline.core.models import Organization
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
 from throughline.crm.models import Company, Contact
-from throughline.intake import dedup, matching, sla
+from throughline.intake import dedup, matching
 from throughline.intake.capture import (
     LeadInput,
     _Clean,
     _names_conflict,
     _source,
+    build_lead,
     captured_changes,
     captured_payload,
     choose_owner,
@@ -149,34 +150,16 @@ def capture_many(actor: Actor, rows: list[tuple[LeadInput, _Clean]]) -> list[Out
         source = sources[clean.source_slug]
         owner = owners[i]
         matches = matches_of.get(i, [])
-        received = clean.received_at or writes.now
-        company = companies.get(i)
-        lead = Lead(
+        lead = build_lead(
+            clean,
             contact=contact,
-            company=company or contact.company,
+            company=companies.get(i),
             source=source,
-            channel=clean.channel,
-            first_name=clean.first_name,
-            last_name=clean.last_name,
-            email=clean.email,
-            phone=clean.phone,
-            company_name=clean.company_name,
-            website=clean.website,
-            title=clean.title,
-            message=clean.message,
-            utm=clean.utm,
-            referrer=clean.referrer,
-            raw=clean.raw,
-            custom=clean.custom,
-            ip=clean.ip,
-            external_id=clean.external_id,
             owner=owner,
-            received_at=received,
-            sla_due_at=sla.due_at(received, source.sla_minutes, org),
+            org=org,
             matched_on=matched_on,
             contact_created=contact_created,
-            duplicate_of_id=matches[0].contact_id if matches else None,
-            duplicate_confidence=matches[0].confidence if matches else None,
+            matches=matches,
         )
         leads.append(lead)
         writes.routing.append((lead, routing[i]))

@@ -615,6 +615,51 @@ def _first_contact_task(actor: Actor, lead: Lead, contact: Contact) -> Task:
     )
 
 
+def build_lead(
+    clean: _Clean,
+    *,
+    contact: Contact,
+    company: Company | None,
+    source: LeadSource,
+    owner: User | None,
+    org: Organization,
+    matched_on: str,
+    contact_created: bool,
+    matches: list[dedup.Match],
+    referred_by: Contact | None = None,
+) -> Lead:
+    """The (unsaved) lead of a capture: what the person gave, with its owner and deadline."""
+    received = clean.received_at or timezone.now()
+    return Lead(
+        contact=contact,
+        company=company or contact.company,
+        source=source,
+        channel=clean.channel,
+        first_name=clean.first_name,
+        last_name=clean.last_name,
+        email=clean.email,
+        phone=clean.phone,
+        company_name=clean.company_name,
+        website=clean.website,
+        title=clean.title,
+        message=clean.message,
+        utm=clean.utm,
+        referrer=clean.referrer,
+        raw=clean.raw,
+        custom=clean.custom,
+        ip=clean.ip,
+        external_id=clean.external_id,
+        owner=owner,
+        received_at=received,
+        sla_due_at=sla.due_at(received, source.sla_minutes, org),
+        matched_on=matched_on,
+        contact_created=contact_created,
+        duplicate_of_id=matches[0].contact_id if matches else None,
+        duplicate_confidence=matches[0].confidence if matches else None,
+        referred_by=referred_by,
+    )
+
+
 def captured_changes(lead: Lead) -> dict[str, list[Any]]:
     """The audit entry of a captured lead."""
     return {
@@ -695,35 +740,19 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
     if not contact_created:
         matches = []  # known after all (created by a concurrent request meanwhile)
 
-    received = clean.received_at or timezone.now()
-    lead = Lead.objects.create(
+    lead = build_lead(
+        clean,
         contact=contact,
-        company=company or contact.company,
+        company=company,
         source=source,
-        channel=clean.channel,
-        first_name=clean.first_name,
-        last_name=clean.last_name,
-        email=clean.email,
-        phone=clean.phone,
-        company_name=clean.company_name,
-        website=clean.website,
-        title=clean.title,
-        message=clean.message,
-        utm=clean.utm,
-        referrer=clean.referrer,
-        raw=clean.raw,
-        custom=clean.custom,
-        ip=clean.ip,
-        external_id=clean.external_id,
         owner=owner,
-        received_at=received,
-        sla_due_at=sla.due_at(received, source.sla_minutes, org),
+        org=org,
         matched_on=matched_on,
         contact_created=contact_created,
-        duplicate_of_id=matches[0].contact_id if matches else None,
-        duplicate_confidence=matches[0].confidence if matches else None,
+        matches=matches,
         referred_by=data.referred_by,
     )
+    lead.save(force_insert=True)
     if source_created:
         # Audited after the contact: see "TRICKY" in the module docstring on lock order.
         audit_log.record(

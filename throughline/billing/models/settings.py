@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 
+from throughline.core.models.base import SingletonModel
 
-class BillingSettings(models.Model):
+
+class BillingSettings(SingletonModel):
     """One row: how billing reacts to delivery (changed through ``services.billing_settings``)."""
 
     class MilestoneTrigger(models.TextChoices):
@@ -25,10 +27,3 @@ class BillingSettings(models.Model):
 
     def __str__(self) -> str:
         return "Billing settings"
-
-    @classmethod
-    def current(cls) -> BillingSettings:
-        row = cls.objects.order_by("pk").first()
-        if row is None:
-            row, _ = cls.objects.get_or_create(pk=1)
-        return row

@@ -12,3 +12,22 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class SingletonModel(models.Model):
+    """A settings table with one row (pk 1), created with its defaults on first use."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def singleton_defaults(cls) -> dict:
+        """Field values the row is created with, beyond the fields' own defaults."""
+        return {}
+
+    @classmethod
+    def current(cls):
+        row = cls.objects.filter(pk=1).first()
+        if row is None:
+            row, _ = cls.objects.get_or_create(pk=1, defaults=cls.singleton_defaults())
+        return row

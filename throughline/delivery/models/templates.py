@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from throughline.core.models.base import TimestampedModel
+from throughline.core.models.base import SingletonModel, TimestampedModel
 
 
 class ProjectTemplate(TimestampedModel):
@@ -65,7 +65,7 @@ class ProposalProjectTemplate(models.Model):
         return f"{self.proposal_id} → {self.template}"
 
 
-class DeliverySettings(models.Model):
+class DeliverySettings(SingletonModel):
     """One row: the organization's delivery defaults."""
 
     default_template = models.ForeignKey(
@@ -85,10 +85,3 @@ class DeliverySettings(models.Model):
 
     def __str__(self) -> str:
         return "Delivery settings"
-
-    @classmethod
-    def current(cls) -> DeliverySettings:
-        row = cls.objects.order_by("pk").first()
-        if row is None:
-            row, _ = cls.objects.get_or_create(pk=1)
-        return row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from throughline.core.models.base import TimestampedModel
+from throughline.core.models.base import SingletonModel, TimestampedModel
 
 
 class Team(TimestampedModel):
@@ -82,7 +82,7 @@ class AssignmentRule(TimestampedModel):
         return str(self.user) if self.user_id else "nobody"
 
 
-class RoutingSettings(models.Model):
+class RoutingSettings(SingletonModel):
     """One row: the fallback owner and what a breached first response does."""
 
     class Escalation(models.TextChoices):
@@ -101,13 +101,6 @@ class RoutingSettings(models.Model):
 
     def __str__(self) -> str:
         return "Routing settings"
-
-    @classmethod
-    def current(cls) -> RoutingSettings:
-        found = cls.objects.order_by("pk").first()
-        if found is None:
-            found, _ = cls.objects.get_or_create(pk=1)
-        return found
 
 
 class Assignment(models.Model):

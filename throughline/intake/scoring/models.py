@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from throughline.core.models.base import TimestampedModel
+from throughline.core.models.base import SingletonModel, TimestampedModel
 
 
 class Outcome(models.TextChoices):
@@ -33,17 +33,7 @@ class Operator(models.TextChoices):
     ABSENT = "absent", "is missing"
 
 
-class _Solo(models.Model):
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def solo(cls):
-        row = cls.objects.order_by("pk").first()
-        return row if row is not None else cls.objects.get_or_create(pk=1)[0]
-
-
-class QualificationRubric(_Solo):
+class QualificationRubric(SingletonModel):
     """Go / no-go: points of the criteria met map to an outcome; a knock-out rejects."""
 
     is_active = models.BooleanField(default=False, help_text="Qualify every captured lead.")
@@ -89,7 +79,7 @@ class Criterion(models.Model):
         return self.label
 
 
-class ScoringConfig(_Solo):
+class ScoringConfig(SingletonModel):
     half_life_days = models.DecimalField(
         max_digits=6, decimal_places=1, default=30, help_text="Intent points halve this often."
     )

@@ -57,7 +57,7 @@ class Evaluation:
 
 def evaluate(lead: Lead, rubric: QualificationRubric | None = None) -> Evaluation:
     """The rubric's verdict on ``lead`` (nothing is written)."""
-    rubric = rubric or QualificationRubric.solo()
+    rubric = rubric or QualificationRubric.current()
     points, reasons, knocked_out = 0, [], False
     for criterion in rubric.criteria.all():
         met = conditions.matches(lead, criterion.field, criterion.operator, criterion.value)
@@ -133,7 +133,7 @@ def _set_status(actor: Actor, lead: Lead, status: str, reason: str, qualificatio
 def _apply(actor: Actor, lead: Lead, outcome: str, reason: str, qualification: dict) -> Lead:
     from throughline.intake import services as intake
 
-    rubric = QualificationRubric.solo()
+    rubric = QualificationRubric.current()
     if outcome == Outcome.REJECT:
         lead.qualification = qualification
         lead.save(update_fields=["qualification", "updated_at"])
@@ -190,7 +190,7 @@ def _apply(actor: Actor, lead: Lead, outcome: str, reason: str, qualification: d
 
 def qualify_at_capture(actor: Actor, lead: Lead) -> Evaluation | None:
     """Run the active rubric on a just-captured lead (inside the capture transaction)."""
-    rubric = QualificationRubric.solo()
+    rubric = QualificationRubric.current()
     if not rubric.is_active or not rubric.criteria.exists():
         return None
     evaluation = evaluate(lead, rubric)
@@ -284,7 +284,9 @@ def update_rubric(actor: Actor, **data: Any) -> QualificationRubric:
     unknown = set(data) - set(RUBRIC_FIELDS)
     if unknown:
         raise ValidationError({k: "Unknown setting." for k in sorted(unknown)})
-    rubric = QualificationRubric.objects.select_for_update().get(pk=QualificationRubric.solo().pk)
+    rubric = QualificationRubric.objects.select_for_update().get(
+        pk=QualificationRubric.current().pk
+    )
     errors: dict[str, str] = {}
     before = {
         k: getattr(rubric, k if k != "nurture_sequence" else "nurture_sequence_id")
@@ -354,7 +356,7 @@ def add_criterion(
         errors.update({k: v[0] for k, v in exc.message_dict.items() if k not in errors})
     if errors:
         raise ValidationError(errors)
-    rubric = QualificationRubric.solo()
+    rubric = QualificationRubric.current()
     criterion = Criterion.objects.create(
         rubric=rubric,
         position=rubric.criteria.count(),

@@ -40,7 +40,7 @@ class Breakdown:
 
 
 def tier_for(score: int, config: ScoringConfig | None = None) -> str:
-    config = config or ScoringConfig.solo()
+    config = config or ScoringConfig.current()
     if score >= config.hot_at:
         return HOT
     if score >= config.warm_at:
@@ -62,7 +62,7 @@ def breakdown(
 ) -> Breakdown:
     """What the rules say about ``lead`` at ``at`` (nothing is written)."""
     at = at or timezone.now()
-    config = config or ScoringConfig.solo()
+    config = config or ScoringConfig.current()
     rules = rules if rules is not None else list(ScoringRule.objects.filter(is_active=True))
     result = Breakdown()
     for rule in rules:
@@ -108,7 +108,7 @@ def score_new_lead(actor: Actor, lead: Lead) -> int:
     active = list(ScoringRule.objects.filter(is_active=True))
     if not active:
         return 0
-    config = ScoringConfig.solo()
+    config = ScoringConfig.current()
     result = breakdown(lead, config=config, rules=active)
     now = timezone.now()
     running = 0
@@ -139,7 +139,7 @@ def rescore(
     actor: Actor, lead: Lead, *, kind: str, reason: str, at: dt.datetime | None = None, cause=None
 ) -> int:
     """Recompute; a different score is saved with one history row (caller's transaction)."""
-    config = ScoringConfig.solo()
+    config = ScoringConfig.current()
     score = breakdown(lead, at=at, config=config).score
     if score == lead.score and lead.tier == tier_for(score, config):
         return score
@@ -237,7 +237,7 @@ def update_config(actor: Actor, *, half_life_days: Any, hot_at: Any, warm_at: An
         errors["warm_at"] = "The warm threshold must not be above the hot threshold."
     if errors:
         raise ValidationError(errors)
-    config = ScoringConfig.objects.select_for_update().get(pk=ScoringConfig.solo().pk)
+    config = ScoringConfig.objects.select_for_update().get(pk=ScoringConfig.current().pk)
     before = [str(config.half_life_days), config.hot_at, config.warm_at]
     config.half_life_days = half.quantize(conditions.Decimal("0.1"))
     config.hot_at, config.warm_at = numbers["hot_at"], numbers["warm_at"]

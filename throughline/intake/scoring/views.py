@@ -34,8 +34,8 @@ SETTINGS = "intake_scoring:settings"
 
 
 def _settings_context(request: HttpRequest, **forms) -> dict:
-    rubric = QualificationRubric.solo()
-    config = ScoringConfig.solo()
+    rubric = QualificationRubric.current()
+    config = ScoringConfig.current()
     user = request.user
     return {
         "rubric": rubric,

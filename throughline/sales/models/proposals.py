@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from throughline.core.models.base import TimestampedModel
+from throughline.core.models.base import SingletonModel, TimestampedModel
 from throughline.core.models.organization import validate_currency
 from throughline.sales.models.catalogue import PRICE, RATE, TaxCategory
 from throughline.sales.models.pipeline import AMOUNT, Deal
@@ -24,7 +24,7 @@ from throughline.sales.models.templates import TemplateVersion
 QUANTITY = {"max_digits": 18, "decimal_places": 4}
 
 
-class ApprovalPolicy(models.Model):
+class ApprovalPolicy(SingletonModel):
     """The internal approval rules (one row): what a proposal needs before it may be sent."""
 
     max_discount_percent = models.DecimalField(
@@ -53,15 +53,10 @@ class ApprovalPolicy(models.Model):
         return "Proposal approval policy"
 
     @classmethod
-    def current(cls) -> ApprovalPolicy:
-        policy = cls.objects.filter(pk=1).first()
-        if policy is None:
-            from throughline.core.models import Organization
+    def singleton_defaults(cls) -> dict:
+        from throughline.core.models import Organization
 
-            policy, _ = cls.objects.get_or_create(
-                pk=1, defaults={"threshold_currency": Organization.current().base_currency}
-            )
-        return policy
+        return {"threshold_currency": Organization.current().base_currency}
 
 
 class ProposalNumber(models.Model):

@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from throughline.core.models.base import TimestampedModel
+from throughline.core.models.base import SingletonModel, TimestampedModel
 
 
 class ContractTemplate(TimestampedModel):
@@ -173,7 +173,7 @@ class Contract(TimestampedModel):
         return self.requests.order_by("-created_at").first()
 
 
-class SigningSettings(models.Model):
+class SigningSettings(SingletonModel):
     """How this organization signs (one row): document kind, defaults, timestamping."""
 
     class Level(models.TextChoices):
@@ -217,10 +217,3 @@ class SigningSettings(models.Model):
 
     def __str__(self) -> str:
         return "Signing settings"
-
-    @classmethod
-    def current(cls) -> SigningSettings:
-        found = cls.objects.filter(pk=1).first()
-        if found is None:
-            found, _ = cls.objects.get_or_create(pk=1)
-        return found
