@@ -148,6 +148,7 @@ def _fresh_content_type_cache():
 SEED_MIGRATIONS = [
     ("throughline.sales.migrations.0002_default_pipeline", "create_defaults"),
     ("throughline.intake.migrations.0002_default_sources_and_acknowledgement", "forwards"),
+    ("throughline.reports.migrations.0002_weekly_review_email", "forwards"),
 ]
 
 

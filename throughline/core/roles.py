@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, str] = {
     "signing.manage": "Contract templates (edit, approve) and the signing certificate settings",
     "reports.view": "See dashboards and reports (KPIs, AR aging, DSO, forecast)",
     "reports.export": "Export reports as CSV",
+    "reports.review": "Tick weekly review items as reviewed, start this week's review",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -79,6 +80,8 @@ ROLE_PERMISSIONS.update({r: p | {"signing.view"} for r, p in ROLE_PERMISSIONS.it
 ROLE_PERMISSIONS[Role.SALES] |= {"signing.send"}
 ROLE_PERMISSIONS[Role.SALES] |= {"reports.view"}
 ROLE_PERMISSIONS[Role.BILLING] |= {"reports.view", "reports.export"}
+ROLE_PERMISSIONS[Role.SALES] |= {"reports.review"}
+ROLE_PERMISSIONS[Role.BILLING] |= {"reports.review"}
 
 
 def role_has(role: str, permission: str) -> bool:

@@ -1,0 +1,260 @@
+"""What the cash-flow forecast expects to receive, as of a day, using only what was known then.
+
+Each source returns ``Expected`` items: an amount in the base currency, the probability that it
+arrives at all, and its timing as equally likely day offsets (from ``as_of``). The definitions
+are in forecast.py (and on the page, and in docs/REPORTS.md).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from throughline.core import money
+from throughline.reports.aging import open_invoices
+from throughline.reports.common import installed, start_of_day
+
+TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
+HISTORY_LIMIT = 50  # a client's most recent paid invoices that shape its timing
+MIN_HISTORY = 3  # fewer paid invoices than this: the terms (the due date) are used
+SPREAD_DAYS = 30  # later than the client ever was: spread evenly over the next 30 days
+NO_CLOSE_DATE_DAYS = 30  # an open deal without an expected close date: assumed to close then
+
+
+@dataclass(frozen=True)
+class Expected:
+    kind: str  # "open_invoices" | "scheduled" | "retainers" | "pipeline"
+    label: str
+    amount: float  # base currency
+    probability: float  # 0…1
+    offsets: tuple[int, ...]  # equally likely days after as_of (already ≥ 0)
+
+
+def _clip(days: int) -> int:
+    return max(0, days)
+
+
+def _local_date(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+class Rates:
+    """Base-currency rate of a currency as known on ``as_of``: the latest rate stored on an
+    issued invoice in that currency (deals and proposals carry none)."""
+
+    def __init__(self, as_of: dt.date, base: str):
+        self.as_of, self.base, self._cache = as_of, base, {}
+
+    def to_base(self, amount: Decimal, currency: str) -> Decimal | None:
+        if currency == self.base:
+            return money.quantize(amount, self.base)
+        if currency not in self._cache:
+            self._cache[currency] = None
+            if installed("billing"):
+                from throughline.billing.models import Invoice
+
+                self._cache[currency] = (
+                    Invoice.objects.filter(
+                        currency=currency, issue_date__lt=self.as_of, exchange_rate__isnull=False
+                    )
+                    .exclude(status=Invoice.Status.DRAFT)
+                    .order_by("-issue_date", "-created_at")
+                    .values_list("exchange_rate", flat=True)
+                    .first()
+                )
+        rate = self._cache[currency]
+        return None if rate is None else money.quantize(amount * rate, self.base)
+
+
+def lateness_history(contact_ids, as_of: dt.date) -> dict:
+    """Days late (paid date − due date; negative: early) of each client's most recent
+    ``HISTORY_LIMIT`` invoices fully paid before ``as_of``, sorted ascending."""
+    from throughline.billing.models import DocumentType, Invoice
+
+    recent = (
+        Invoice.objects.filter(
+            document_type=DocumentType.INVOICE,
+            contact_id__in=list(contact_ids),
+            paid_at__lt=start_of_day(as_of),
+            due_date__isnull=False,
+        )
+        .annotate(
+            recency=Window(
+                RowNumber(), partition_by=[F("contact_id")], order_by=F("paid_at").desc()
+            )
+        )
+        .filter(recency__lte=HISTORY_LIMIT)
+        .values_list("contact_id", "due_date", "paid_at")
+    )
+    history: dict = defaultdict(list)
+    for contact_id, due, paid_at in recent:
+        history[contact_id].append((_local_date(paid_at) - due).days)
+    return {k: sorted(v) for k, v in history.items()}
+
+
+def invoice_items(as_of: dt.date, base: str) -> list[Expected]:
+    """Open invoices at ``as_of``: paid on due date + a lateness drawn from the client's own
+    history, given that it is still unpaid on ``as_of``; the terms without enough history."""
+    rows = [r for r in open_invoices(as_of, base) if r.base_amount is not None]
+    history = lateness_history({r.contact_id for r in rows}, as_of) if rows else {}
+    items = []
+    for row in rows:
+        past = history.get(row.contact_id, [])
+        due_in = (row.due_date - as_of).days
+        if len(past) < MIN_HISTORY:
+            offsets: tuple[int, ...] = (_clip(due_in),)
+        else:
+            still_possible = [due_in + late for late in past if due_in + late >= 0]
+            offsets = tuple(still_possible) or tuple(range(SPREAD_DAYS))
+        items.append(Expected("open_invoices", row.number, float(row.base_amount), 1.0, offsets))
+    return items
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _billed_since(contact_id, since: dt.date, as_of: dt.date, rates: Rates) -> Decimal:
+    from throughline.billing.models import DocumentType, Invoice
+
+    total = Decimal(0)
+    for gross, currency in (
+        Invoice.objects.filter(
+            contact_id=contact_id,
+            document_type=DocumentType.INVOICE,
+            issue_date__gte=since,
+            issue_date__lte=as_of,
+        )
+        .exclude(status=Invoice.Status.DRAFT)
+        .values_list("gross_total", "currency")
+    ):
+        total += rates.to_base(gross, currency) or 0
+    return total
+
+
+def scheduled_items(as_of: dt.date, rates: Rates, horizon: int) -> list[Expected]:
+    """Accepted proposals' payment schedules not invoiced yet, and their retainers."""
+    if not installed("sales"):
+        return []
+    from throughline.sales.models import Proposal
+
+    proposals = (
+        Proposal.objects.filter(
+            status=Proposal.Status.ACCEPTED, accepted_at__lt=start_of_day(as_of)
+        )
+        .select_related("accepted_version")
+        .order_by("accepted_at", "number")
+    )
+    items: list[Expected] = []
+    for proposal in proposals:
+        version = proposal.accepted_version or proposal.latest_version()
+        if version is None:
+            continue
+        gross = rates.to_base(version.gross_total, proposal.currency)
+        if gross is None or gross <= 0:
+            continue
+        accepted = _local_date(proposal.accepted_at)
+        schedule = (version.content or {}).get("payment_schedule") or {}
+        if schedule.get("kind") == "retainer":
+            items += _retainer_items(proposal, accepted, gross, schedule, as_of, horizon)
+        else:
+            items += _instalment_items(proposal, version, accepted, gross, schedule, as_of, rates)
+    return items
+
+
+def _retainer_items(proposal, accepted, fee, schedule, as_of, horizon) -> list[Expected]:
+    term = schedule.get("term_months")
+    items = []
+    month = 0
+    while term is None or month < term:
+        invoice_day = _add_months(accepted, month)
+        if (invoice_day - as_of).days > horizon:
+            break
+        if invoice_day >= as_of:  # earlier months are invoices already
+            offset = (invoice_day - as_of).days + TERMS_DAYS
+            label = f"{proposal.number} retainer {invoice_day:%Y-%m}"
+            items.append(Expected("retainers", label, float(fee), 1.0, (offset,)))
+        month += 1
+    return items
+
+
+def _instalment_items(proposal, version, accepted, gross, schedule, as_of, rates) -> list:
+    milestones = (version.content or {}).get("milestones") or []
+    last = max((int(m.get("offset_days") or 0) for m in milestones), default=TERMS_DAYS)
+    planned = []
+    for item in schedule.get("items") or []:
+        due = item.get("due")
+        if due == "milestone" and item.get("milestone") is not None:
+            day = accepted + dt.timedelta(
+                days=int(milestones[int(item["milestone"])].get("offset_days") or 0)
+            )
+        elif due == "completion":
+            day = accepted + dt.timedelta(days=last)
+        else:  # signing, start
+            day = accepted
+        percent = money.to_decimal(str(item.get("percent") or 0))
+        amount = money.quantize(gross * percent / 100, rates.base)
+        planned.append([day, amount, item.get("label") or due])
+    if planned:  # rounded parts add up to the whole: the last takes the remainder
+        planned[-1][1] = gross - sum((p[1] for p in planned[:-1]), Decimal(0))
+    planned.sort(key=lambda p: p[0])
+    # Instalments count as invoiced, in date order, while the client's invoices issued since
+    # the acceptance (the deposit included) cover them.
+    billed = Decimal(0)
+    if proposal.contact_id and installed("billing"):
+        billed = _billed_since(proposal.contact_id, accepted, as_of, rates)
+    items = []
+    covered = Decimal(0)
+    for day, amount, label in planned:
+        covered += amount
+        if covered <= billed:
+            continue
+        offset = _clip((max(day, as_of) - as_of).days + TERMS_DAYS)
+        items.append(
+            Expected("scheduled", f"{proposal.number} {label}", float(amount), 1.0, (offset,))
+        )
+    return items
+
+
+def pipeline_items(as_of: dt.date, rates: Rates) -> list[Expected]:
+    """Deals open on ``as_of``: value × the probability of their stage then, received
+    ``TERMS_DAYS`` after the expected close (``as_of`` + 30 days without a date; today when past)."""
+    if not installed("sales"):
+        return []
+    from throughline.sales.models import Deal, DealStageChange
+
+    moment = start_of_day(as_of)
+    deals = (
+        Deal.objects.filter(created_at__lt=moment)
+        .filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=moment))
+        .select_related("stage")
+        .order_by("created_at", "pk")
+    )
+    deals = list(deals)
+    stage_then = {}
+    changes = (
+        DealStageChange.objects.filter(deal__in=deals, at__lt=moment, to_stage__isnull=False)
+        .order_by("deal_id", "at", "id")
+        .values_list("deal_id", "to_stage__probability")
+    )
+    for deal_id, probability in changes:
+        stage_then[deal_id] = probability  # the last one before as_of wins
+    items = []
+    for deal in deals:
+        probability = stage_then.get(deal.pk, deal.stage.probability) / 100
+        amount = rates.to_base(deal.value, deal.currency)
+        if amount is None or amount <= 0 or probability <= 0:
+            continue
+        close = deal.expected_close_date or as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS)
+        offset = (max(close, as_of) - as_of).days + TERMS_DAYS
+        items.append(Expected("pipeline", deal.title, float(amount), probability, (offset,)))
+    return items
