@@ -334,12 +334,11 @@ def send_digest(actor: Actor, review: Review) -> int:
 
 
 def digest_due(now: dt.datetime) -> bool:
-    """From Monday 08:00 (organization time) on, for the rest of that week."""
+    """On Monday from 08:00 to midnight, organization time. A worker that was down at 08:00
+    sends it late that day; a digest missed all Monday is skipped (a Monday summary arriving
+    later in the week is noise) — the review can still be started from its page."""
     local = now.astimezone(org_tz())
-    monday_8 = dt.datetime.combine(
-        week_start(local.date()), dt.time(DIGEST_HOUR), tzinfo=local.tzinfo
-    )
-    return local >= monday_8
+    return local.weekday() == DIGEST_WEEKDAY and local.hour >= DIGEST_HOUR
 
 
 def weekly_sweep(now: dt.datetime | None = None) -> int:
