@@ -85,5 +85,10 @@ def test_filters_by_source_and_period(leads):
 def test_dashboard_shows_lead_figures_with_links(leads, client_as):
     html = client_as("owner").get("/reports/?from=2025-06-01&to=2025-06-30").content.decode()
     assert "Lead response" in html and "Funnel by source" in html
-    assert "/leads/?source=website" in html
+    link = (
+        "/reports/records/leads/?from=2025-06-01&amp;to=2025-06-30&amp;source=website&amp;view=all"
+    )
+    assert link in html
+    listing = client_as("owner").get(link.replace("&amp;", "&"))
+    assert listing.status_code == 200
     assert "AR aging" not in html  # no invoices: the billing figures do not appear

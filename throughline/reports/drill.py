@@ -17,7 +17,7 @@ from throughline.reports.kpis.filters import Filters
 
 INVOICE_VIEWS = ("issued", "open", "overdue")
 LEAD_VIEWS = ("all", "answered", "within_5_min", "breached", "qualified", "converted")
-DEAL_VIEWS = ("open", "won", "lost", "closed")
+DEAL_VIEWS = ("open", "won", "lost", "closed", "from_leads", "won_from_leads")
 
 
 def _local(value):
@@ -85,10 +85,17 @@ def deals(user, view: str, filters: Filters, month: str = "", currency: str = ""
 
     if view not in DEAL_VIEWS:
         raise ReportParamError("view", f"Choose one of: {', '.join(DEAL_VIEWS)}.")
-    qs = deals_for(user)
+    from throughline.reports.kpis.sales import by_source
+
+    qs = by_source(deals_for(user), filters)
     if filters.owner:
         qs = qs.filter(owner_id=filters.owner)
-    if view == "open":
+    if view in ("from_leads", "won_from_leads"):
+        # The funnel: deals made from the leads that arrived in the period.
+        qs = qs.filter(lead_id__in=leads(user, "all", filters)[0].values("id"))
+        if view == "won_from_leads":
+            qs = qs.filter(status=Deal.Status.WON)
+    elif view == "open":
         qs = qs.filter(status=Deal.Status.OPEN)
         if month == "none":
             qs = qs.filter(expected_close_date__isnull=True)
@@ -167,11 +174,15 @@ def leads(user, view: str, filters: Filters):
 
 def proposals(user, filters: Filters):
     """Proposals sent in the period (turnaround, sent → accepted)."""
+    from throughline.reports.kpis.sales import by_source
     from throughline.sales.access import proposals_for
+    from throughline.sales.models import Deal
 
     qs = proposals_for(user).filter(sent_at__gte=filters.since, sent_at__lt=filters.until)
     if filters.owner:
         qs = qs.filter(deal__owner_id=filters.owner)
+    if filters.source:
+        qs = qs.filter(deal__in=by_source(Deal.objects.all(), filters))
 
     def hours(a, b):
         return round((b - a).total_seconds() / 3600, 2) if a and b else ""

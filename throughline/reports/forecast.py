@@ -148,5 +148,7 @@ def forecast(today: dt.date, days: int, *, sims: int = SIMULATIONS, seed: int = 
         "by_source": {k: {"items": counts[k], "expected": dec(by_kind[k])} for k in KINDS},
         "includes": [k for k in KINDS if counts[k]],
         "method": f"monte_carlo:{sims}:seed={seed}",
+        "simulations": sims,
+        "seed": seed,
         "series": series,
     }

@@ -107,8 +107,13 @@ def funnel(filters: Filters, rows: list) -> dict:
             counts["deals"] += 1
             if status == Deal.Status.WON:
                 counts["won"] += 1
-        lost = Deal.objects.filter(
-            status=Deal.Status.LOST, closed_at__gte=filters.since, closed_at__lt=filters.until
+        from throughline.reports.kpis.sales import by_source as deals_of_source
+
+        lost = deals_of_source(
+            Deal.objects.filter(
+                status=Deal.Status.LOST, closed_at__gte=filters.since, closed_at__lt=filters.until
+            ),
+            filters,
         )
         if filters.owner:
             lost = lost.filter(owner_id=filters.owner)
