@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Count, DecimalField, F, Q, Sum
+from django.db.models.functions import TruncMonth
 
 from throughline.core import money
 from throughline.reports.common import installed, median
@@ -45,24 +46,30 @@ def pipeline(filters: Filters) -> list[dict]:
     deals = by_source(Deal.objects.filter(status=Deal.Status.OPEN), filters)
     if filters.owner:
         deals = deals.filter(owner_id=filters.owner)
-    months: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
-    for value, currency, close, probability in deals.values_list(
-        "value", "currency", "expected_close_date", "stage__probability"
-    ):
-        key = (close.strftime("%Y-%m") if close else "none", currency)
-        months[key][0] += value
-        months[key][1] += value * probability / 100
-        months[key][2] += 1
-    return [
+    rows = (
+        deals.order_by()
+        .annotate(month=TruncMonth("expected_close_date"))
+        .values("month", "currency")
+        .annotate(
+            deals=Count("id"),
+            total=Sum("value"),
+            weighted=Sum(
+                F("value") * F("stage__probability") / 100,
+                output_field=DecimalField(max_digits=30, decimal_places=10),
+            ),
+        )
+    )
+    out = [
         {
-            "month": month,
-            "currency": currency,
-            "deals": n,
-            "value": money.quantize(total, currency),
-            "weighted": money.quantize(weighted, currency),
+            "month": row["month"].strftime("%Y-%m") if row["month"] else "none",
+            "currency": row["currency"],
+            "deals": row["deals"],
+            "value": money.quantize(row["total"], row["currency"]),
+            "weighted": money.quantize(row["weighted"], row["currency"]),
         }
-        for (month, currency), (total, weighted, n) in sorted(months.items())
+        for row in rows
     ]
+    return sorted(out, key=lambda r: (r["month"], r["currency"]))
 
 
 def sales_kpis(filters: Filters) -> dict | None:
