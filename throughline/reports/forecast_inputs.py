@@ -7,6 +7,7 @@ are in forecast.py (and on the page, and in docs/REPORTS.md).
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 from collections import defaultdict
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from throughline.core import money
-from throughline.reports.aging import open_invoices
+from throughline.reports.aging import open_by_client
 from throughline.reports.common import installed, start_of_day
 
 TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
@@ -88,32 +89,35 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
         .annotate(
             recency=Window(
                 RowNumber(), partition_by=[F("contact_id")], order_by=F("paid_at").desc()
-            )
+            ),
+            paid_day=TruncDate("paid_at"),
         )
         .filter(recency__lte=HISTORY_LIMIT)
-        .values_list("contact_id", "due_date", "paid_at")
+        .values_list("contact_id", "due_date", "paid_day")
     )
     history: dict = defaultdict(list)
-    for contact_id, due, paid_at in recent:
-        history[contact_id].append((_local_date(paid_at) - due).days)
+    for contact_id, due, paid_day in recent:
+        history[contact_id].append((paid_day - due).days)
     return {k: sorted(v) for k, v in history.items()}
 
 
 def invoice_items(as_of: dt.date, base: str) -> list[Expected]:
-    """Open invoices at ``as_of``: paid on due date + a lateness drawn from the client's own
-    history, given that it is still unpaid on ``as_of``; the terms without enough history."""
-    rows = [r for r in open_invoices(as_of, base) if r.base_amount is not None]
-    history = lateness_history({r.contact_id for r in rows}, as_of) if rows else {}
+    """Open invoices at ``as_of`` — those of one client due the same day as one item, paid
+    together — on due date + a lateness drawn from the client's own history, given that they
+    are still unpaid on ``as_of``; on the terms without enough history."""
+    groups = open_by_client(as_of, base)
+    history = lateness_history({g[0] for g in groups}, as_of) if groups else {}
     items = []
-    for row in rows:
-        past = history.get(row.contact_id, [])
-        due_in = (row.due_date - as_of).days
+    for contact_id, due, count, amount in groups:
+        past = history.get(contact_id, [])
+        due_in = (due - as_of).days
         if len(past) < MIN_HISTORY:
             offsets: tuple[int, ...] = (_clip(due_in),)
         else:
-            still_possible = [due_in + late for late in past if due_in + late >= 0]
-            offsets = tuple(still_possible) or tuple(range(SPREAD_DAYS))
-        items.append(Expected("open_invoices", row.number, float(row.base_amount), 1.0, offsets))
+            k = bisect.bisect_left(past, -due_in)  # cases still possible: due_in + late ≥ 0
+            offsets = tuple(due_in + late for late in past[k:]) or tuple(range(SPREAD_DAYS))
+        label = f"{count} invoice(s) due {due}"
+        items.append(Expected("open_invoices", label, float(amount), 1.0, offsets))
     return items
 
 
@@ -233,28 +237,33 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> list[Expected]:
     from throughline.sales.models import Deal, DealStageChange
 
     moment = start_of_day(as_of)
-    deals = (
+    deals = list(
         Deal.objects.filter(created_at__lt=moment)
         .filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=moment))
-        .select_related("stage")
-        .order_by("created_at", "pk")
+        .order_by("created_at", "id")
+        .values_list(
+            "id", "title", "value", "currency", "expected_close_date", "stage__probability"
+        )
     )
-    deals = list(deals)
+    # Stage then: the last change before as_of, for deals whose stage changed since.
     stage_then = {}
+    changed_since = DealStageChange.objects.filter(at__gte=moment).values("deal_id")
     changes = (
-        DealStageChange.objects.filter(deal__in=deals, at__lt=moment, to_stage__isnull=False)
+        DealStageChange.objects.filter(
+            deal_id__in=changed_since, at__lt=moment, to_stage__isnull=False
+        )
         .order_by("deal_id", "at", "id")
         .values_list("deal_id", "to_stage__probability")
     )
     for deal_id, probability in changes:
         stage_then[deal_id] = probability  # the last one before as_of wins
     items = []
-    for deal in deals:
-        probability = stage_then.get(deal.pk, deal.stage.probability) / 100
-        amount = rates.to_base(deal.value, deal.currency)
+    for pk, title, value, currency, close, current in deals:
+        probability = stage_then.get(pk, current) / 100
+        amount = rates.to_base(value, currency)
         if amount is None or amount <= 0 or probability <= 0:
             continue
-        close = deal.expected_close_date or as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS)
+        close = close or as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS)
         offset = (max(close, as_of) - as_of).days + TERMS_DAYS
-        items.append(Expected("pipeline", deal.title, float(amount), probability, (offset,)))
+        items.append(Expected("pipeline", title, float(amount), probability, (offset,)))
     return items
