@@ -12,7 +12,7 @@ import datetime as dt
 from django.db.models import F, Q
 from django.utils import timezone
 
-from throughline.reports.common import ReportParamError
+from throughline.reports.common import ReportParamError, org_tz
 from throughline.reports.kpis.filters import Filters
 
 INVOICE_VIEWS = ("issued", "open", "overdue")
@@ -21,7 +21,7 @@ DEAL_VIEWS = ("open", "won", "lost", "closed", "from_leads", "won_from_leads")
 
 
 def _local(value):
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(org_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def invoices(user, view: str, filters: Filters):

@@ -16,11 +16,10 @@ from decimal import Decimal
 
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber, TruncDate
-from django.utils import timezone
 
 from throughline.core import money
 from throughline.reports.aging import open_by_client
-from throughline.reports.common import installed, start_of_day
+from throughline.reports.common import installed, org_tz, start_of_day
 
 TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
 HISTORY_LIMIT = 50  # a client's most recent paid invoices that shape its timing
@@ -43,7 +42,7 @@ def _clip(days: int) -> int:
 
 
 def _local_date(moment: dt.datetime) -> dt.date:
-    return timezone.localtime(moment).date()
+    return moment.astimezone(org_tz()).date()
 
 
 class Rates:
@@ -90,7 +89,7 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
             recency=Window(
                 RowNumber(), partition_by=[F("contact_id")], order_by=F("paid_at").desc()
             ),
-            paid_day=TruncDate("paid_at"),
+            paid_day=TruncDate("paid_at", tzinfo=org_tz()),
         )
         .filter(recency__lte=HISTORY_LIMIT)
         .values_list("contact_id", "due_date", "paid_day")

@@ -16,7 +16,6 @@ Every write goes through a function here (one transaction, audited).
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,7 +28,7 @@ from throughline.core import audit_log
 from throughline.core.actor import Actor
 from throughline.core.models import Channel, Organization, User
 from throughline.core.roles import Role
-from throughline.reports.common import installed
+from throughline.reports.common import installed, org_tz
 from throughline.reports.models import Review, ReviewItem
 
 DIGEST_WEEKDAY = 0  # Monday
@@ -38,10 +37,6 @@ STALLED_DAYS = 7
 CASH_DAYS = 30
 DIGEST_TEMPLATE = "weekly-review-digest"
 MAX_ITEMS_PER_KIND = 200
-
-
-def org_tz() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(Organization.current().time_zone or "UTC")
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -96,7 +91,7 @@ def _leads_past_sla(now: dt.datetime) -> list[dict]:
             "object_type": "intake.lead",
             "object_id": str(lead.pk),
             "label": str(lead.contact),
-            "detail": f"due {timezone.localtime(lead.sla_due_at):%Y-%m-%d %H:%M}",
+            "detail": f"due {lead.sla_due_at.astimezone(org_tz()):%Y-%m-%d %H:%M}",
             "url": _url("intake:lead_detail", lead.pk),
         }
         for lead in leads
@@ -113,7 +108,7 @@ def _proposals_awaiting() -> list[dict]:
             "object_type": "sales.proposal",
             "object_id": str(p.pk),
             "label": f"{p.number} {p.title}",
-            "detail": f"sent {timezone.localtime(p.sent_at):%Y-%m-%d}" if p.sent_at else "",
+            "detail": f"sent {p.sent_at.astimezone(org_tz()):%Y-%m-%d}" if p.sent_at else "",
             "url": _url("sales:proposal_detail", p.pk),
         }
         for p in proposals[:MAX_ITEMS_PER_KIND]
