@@ -130,43 +130,15 @@ def open_invoices(as_of: dt.date, base: str | None = None) -> list[OpenInvoice]:
     return result
 
 
-# One aggregate in the database (bench/reports.py: 1M invoices). Buckets by due-date ranges
-# (no date arithmetic, so the same SQL runs on PostgreSQL and SQLite); each invoice's open amount
-# converted and rounded before summing, as the definition says.
-AGING_SQL = """
-SELECT CASE WHEN i.due >= %s THEN 'current'
-            WHEN i.due >= %s THEN '1_30'
-            WHEN i.due >= %s THEN '31_60'
-            WHEN i.due >= %s THEN '61_90'
-            ELSE 'over_90' END AS bucket,
-       COUNT(*),
-       SUM(CASE WHEN i.currency = %s THEN i.open_amount
-                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
-FROM (
-  SELECT inv.currency, inv.exchange_rate, COALESCE(inv.due_date, inv.issue_date) AS due,
-         inv.payable_total - COALESCE(s.settled, 0) AS open_amount
-  FROM billing_invoice inv
-  LEFT JOIN (
-    SELECT a.invoice_id, SUM(a.amount) AS settled
-    FROM billing_allocation a
-    LEFT JOIN billing_payment p ON p.id = a.payment_id
-    LEFT JOIN billing_invoice c ON c.id = a.credit_note_id
-    WHERE p.received_on <= %s OR c.issue_date <= %s
-    GROUP BY a.invoice_id
-  ) s ON s.invoice_id = inv.id
-  WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %s
-) i
-WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
-GROUP BY 1
-"""
-
-
-# The forecast's open invoices: per client and due date (one item each), base currency.
-OPEN_BY_CLIENT_SQL = """
-SELECT i.contact_id, i.due, COUNT(*),
-       SUM(CASE WHEN i.currency = %s THEN i.open_amount
-                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
-FROM (
+# Aggregates in the database (bench/reports.py: 1M invoices). Each invoice's open amount is
+# converted and rounded before summing, as the definition says; buckets by due-date ranges (no
+# date arithmetic, so the same SQL runs on PostgreSQL and SQLite).
+#
+# Open amounts at a past date re-sum the allocations dated up to it. When nothing was received
+# or credited after ``as_of`` (the dashboard's usual "today"), that sum is billing's maintained
+# ``amount_due`` (kept equal to payable − allocations by billing.services.settlement), read
+# from the invoice row without touching allocations.
+OPEN_AS_OF = """
   SELECT inv.contact_id, inv.currency, inv.exchange_rate,
          COALESCE(inv.due_date, inv.issue_date) AS due,
          inv.payable_total - COALESCE(s.settled, 0) AS open_amount
@@ -180,22 +152,67 @@ FROM (
     GROUP BY a.invoice_id
   ) s ON s.invoice_id = inv.id
   WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %s
-) i
+"""
+OPEN_NOW = """
+  SELECT inv.contact_id, inv.currency, inv.exchange_rate,
+         COALESCE(inv.due_date, inv.issue_date) AS due, inv.amount_due AS open_amount
+  FROM billing_invoice inv
+  WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %s
+    AND inv.amount_due > 0
+"""
+AGING_SQL = """
+SELECT CASE WHEN i.due >= %s THEN 'current'
+            WHEN i.due >= %s THEN '1_30'
+            WHEN i.due >= %s THEN '31_60'
+            WHEN i.due >= %s THEN '61_90'
+            ELSE 'over_90' END AS bucket,
+       COUNT(*),
+       SUM(CASE WHEN i.currency = %s THEN i.open_amount
+                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
+FROM ({rows}) i
+WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
+GROUP BY 1
+"""
+# The forecast's open invoices: per client and due date (one item each), base currency.
+OPEN_BY_CLIENT_SQL = """
+SELECT i.contact_id, i.due, COUNT(*),
+       SUM(CASE WHEN i.currency = %s THEN i.open_amount
+                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
+FROM ({rows}) i
 WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
 GROUP BY i.contact_id, i.due
 ORDER BY i.due, i.contact_id
 """
 
 
-def open_by_client(as_of: dt.date, base: str) -> list[tuple]:
+def settled_through(as_of: dt.date) -> bool:
+    """Nothing was received or credited after ``as_of``: open amounts are today's."""
+    from throughline.billing.models import DocumentType, Invoice, Payment
+
+    return not (
+        Payment.objects.filter(received_on__gt=as_of).exists()
+        or Invoice.objects.filter(document_type=DocumentType.CREDIT_NOTE, issue_date__gt=as_of)
+        .exclude(status=Invoice.Status.DRAFT)
+        .exists()
+    )
+
+
+def _open_rows(as_of: dt.date, fast: bool | None = None) -> tuple[str, list]:
+    if fast is None:
+        fast = settled_through(as_of)
+    return (OPEN_NOW, [as_of]) if fast else (OPEN_AS_OF, [as_of, as_of, as_of])
+
+
+def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[tuple]:
     """``(contact_id, due_date, invoices, open amount in base)`` of the invoices open on
     ``as_of`` (foreign ones without a stored rate left out), one GROUP BY in the database."""
     from django.db import connection
 
+    rows_sql, rows_params = _open_rows(as_of, fast)
     with connection.cursor() as cursor:
         cursor.execute(
-            OPEN_BY_CLIENT_SQL.format(places=money.minor_unit(base)),
-            [base, as_of, as_of, as_of, base],
+            OPEN_BY_CLIENT_SQL.format(places=money.minor_unit(base), rows=rows_sql),
+            [base, *rows_params, base],
         )
         rows = cursor.fetchall()
     out = []
@@ -208,24 +225,18 @@ def open_by_client(as_of: dt.date, base: str) -> list[tuple]:
     return out
 
 
-def _bucket_sums(as_of: dt.date, base: str) -> tuple[dict, dict]:
+def bucket_sums(as_of: dt.date, base: str, fast: bool | None = None) -> tuple[dict, dict]:
     from django.db import connection
 
     day = dt.timedelta(days=1)
-    params = [
-        as_of,
-        as_of - 30 * day,
-        as_of - 60 * day,
-        as_of - 90 * day,
-        base,
-        as_of,
-        as_of,
-        as_of,
-        base,
-    ]
+    rows_sql, rows_params = _open_rows(as_of, fast)
+    params = [as_of, as_of - 30 * day, as_of - 60 * day, as_of - 90 * day, base]
     sums, counts = {}, {}
     with connection.cursor() as cursor:
-        cursor.execute(AGING_SQL.format(places=money.minor_unit(base)), params)
+        cursor.execute(
+            AGING_SQL.format(places=money.minor_unit(base), rows=rows_sql),
+            [*params, *rows_params, base],
+        )
         for bucket, count, total in cursor.fetchall():
             sums[bucket] = money.quantize(Decimal(str(total)), base)
             counts[bucket] = count
@@ -253,7 +264,7 @@ def aging(as_of: dt.date) -> dict:
     counts = dict.fromkeys(BUCKETS, 0)
     unconverted: list[OpenInvoice] = []
     if installed("billing"):
-        sums, numbers = _bucket_sums(as_of, base)
+        sums, numbers = bucket_sums(as_of, base)
         buckets.update(sums)
         counts.update(numbers)
         unconverted = _unconverted(as_of, base)
