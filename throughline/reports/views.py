@@ -82,7 +82,7 @@ def dashboard(request):
     has_billing = installed("billing") and figures["billing"] is not None
     owners = {u.email: str(u.pk) for u in User.objects.filter(is_active=True).order_by("email")}
     leads = figures["leads"]
-    tested = backtest.backtest(org_today(), BACKTEST_MONTHS) if has_billing else None
+    tested = backtest.cached_backtest(org_today(), BACKTEST_MONTHS) if has_billing else None
     context = {
         "filters": filters,
         "error": error,
