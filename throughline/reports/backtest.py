@@ -119,9 +119,9 @@ def _fingerprint() -> str:
 def cached_backtest(today: dt.date, months: int = 6) -> dict:
     """The dashboard's backtest, kept an hour unless new records arrive (past months rarely
     change; each month re-runs the forecast as of a past date)."""
-    from django.core.cache import cache
-
     import hashlib
+
+    from django.core.cache import cache
 
     stamp = hashlib.sha256(_fingerprint().encode()).hexdigest()[:16]
     key = f"reports:backtest:{today}:{months}:{base_currency()}:{stamp}"

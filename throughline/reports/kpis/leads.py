@@ -55,7 +55,8 @@ def lead_kpis(filters: Filters) -> dict | None:
         stats = _stats_in_python(filters)
     if stats is None:
         return None
-    return {**stats, "funnel": funnel(filters)}
+    counts = stats.pop("funnel_counts", None)
+    return {**stats, "funnel": funnel(filters, counts)}
 
 
 # PostgreSQL: one grouped query (by source, by owner, overall). percentile_cont(0.5) is the
@@ -71,10 +72,13 @@ SELECT s.slug, COALESCE(u.email, '(unassigned)'), GROUPING(s.slug), GROUPING(COA
        COUNT(*) FILTER (WHERE l.first_response_at - l.received_at <= interval '300 seconds'),
        COUNT(*) FILTER (WHERE l.sla_breached_at IS NOT NULL OR (l.sla_due_at IS NOT NULL AND (
            l.first_response_at > l.sla_due_at
-           OR (l.first_response_at IS NULL AND %(now)s > l.sla_due_at))))
+           OR (l.first_response_at IS NULL AND %(now)s > l.sla_due_at)))),
+       COUNT(*) FILTER (WHERE l.status IN ('qualified', 'converted')),
+       {deal_columns}
 FROM intake_lead l
 JOIN intake_leadsource s ON s.id = l.source_id
 LEFT JOIN core_user u ON u.id = l.owner_id
+{deal_join}
 WHERE l.received_at >= %(since)s AND l.received_at < %(until)s {extra}
 GROUP BY GROUPING SETS ((s.slug), (COALESCE(u.email, '(unassigned)')), ())
 """
@@ -93,11 +97,18 @@ def _stats_in_sql(filters: Filters) -> dict | None:
     if filters.source:
         extra += " AND s.slug = %(source)s"
         params["source"] = filters.source
+    deal_columns, deal_join = "0, 0", ""
+    if installed("sales"):  # a lead makes at most one deal (Deal.lead_id is unique)
+        deal_columns = "COUNT(d.id), COUNT(d.id) FILTER (WHERE d.status = 'won')"
+        deal_join = "LEFT JOIN sales_deal d ON d.lead_id = l.id"
+    sql = STATS_SQL.format(extra=extra, deal_columns=deal_columns, deal_join=deal_join)
     with connection.cursor() as cursor:
-        cursor.execute(STATS_SQL.format(extra=extra), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    overall, by_source, by_owner, breaches = None, {}, {}, 0
-    for source, owner, no_source, no_owner, total, answered, mid, p90, within, breached in rows:
+    overall, by_source, by_owner, breaches, funnel_counts = None, {}, {}, 0, {}
+    for row in rows:
+        source, owner, no_source, no_owner, total, answered, mid, p90, within, breached = row[:10]
+        qualified, deals, won = row[10:]
         stats = {
             "leads": total,
             "answered": answered,
@@ -109,6 +120,12 @@ def _stats_in_sql(filters: Filters) -> dict | None:
             overall, breaches = stats, breached
         elif no_owner:
             by_source[source] = stats
+            funnel_counts[source] = {
+                "leads": total,
+                "qualified": qualified,
+                "deals": deals,
+                "won": won,
+            }
         else:
             by_owner[owner] = stats
     if overall is None or overall["leads"] == 0:
@@ -118,6 +135,7 @@ def _stats_in_sql(filters: Filters) -> dict | None:
         "by_source": dict(sorted(by_source.items())),
         "by_owner": dict(sorted(by_owner.items())),
         "sla_breaches": breaches,
+        "funnel_counts": funnel_counts,
     }
 
 
@@ -158,8 +176,9 @@ def _stats_in_python(filters: Filters) -> dict | None:
     }
 
 
-def funnel(filters: Filters) -> dict:
-    """Counts by source in one grouped query; lost reasons in another."""
+def funnel(filters: Filters, counted: dict | None = None) -> dict:
+    """Counts by source in one grouped query (or ``counted`` already, by the PostgreSQL
+    statistics query); lost reasons in another."""
     counts = {
         "leads": Count("pk"),
         "qualified": Count("pk", filter=Q(status__in=["qualified", "converted"])),
@@ -193,16 +212,21 @@ def funnel(filters: Filters) -> dict:
         lost_reasons = [
             {"reason": r["lost_reason__name"] or "(none)", "deals": r["deals"]} for r in reasons
         ]
-    by_source = {}
-    for row in leads.values("source__slug").annotate(**counts).order_by("source__slug"):
-        entry = {
-            "leads": row["leads"],
-            "qualified": row["qualified"],
-            "deals": row.get("deals", 0),
-            "won": row.get("won", 0),
+    if counted is None:
+        counted = {
+            row["source__slug"]: {
+                "leads": row["leads"],
+                "qualified": row["qualified"],
+                "deals": row.get("deals", 0),
+                "won": row.get("won", 0),
+            }
+            for row in leads.values("source__slug").annotate(**counts).order_by("source__slug")
         }
+    by_source = {}
+    for source, entry in sorted(counted.items()):
+        entry = dict(entry)
         entry["lead_to_won_rate"] = (
             round(entry["won"] / entry["leads"], 4) if entry["leads"] else None
         )
-        by_source[row["source__slug"]] = entry
+        by_source[source] = entry
     return {"by_source": by_source, "lost_reasons": lost_reasons}
