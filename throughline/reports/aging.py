@@ -204,8 +204,10 @@ def _open_rows(as_of: dt.date, fast: bool | None = None) -> tuple[str, list]:
 
 
 def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[tuple]:
-    """``(contact_id, due_date, invoices, open amount in base)`` of the invoices open on
-    ``as_of`` (foreign ones without a stored rate left out), one GROUP BY in the database."""
+    """``(contact_id, due_date, invoices, open amount in base as a float)`` of the invoices
+    open on ``as_of`` (foreign ones without a stored rate left out), one GROUP BY in the
+    database. Floats: the forecast computes in numpy and rounds its results to the minor
+    unit."""
     from django.db import connection
 
     rows_sql, rows_params = _open_rows(as_of, fast)
@@ -221,7 +223,7 @@ def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[
             due = dt.date.fromisoformat(due)
         if not isinstance(contact_id, uuid.UUID):  # SQLite keeps UUIDs as hex text
             contact_id = uuid.UUID(str(contact_id))
-        out.append((contact_id, due, count, money.quantize(Decimal(str(total)), base)))
+        out.append((contact_id, due, count, float(total)))
     return out
 
 

@@ -33,7 +33,6 @@ Definition (also on the page and in docs/REPORTS.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 
 import numpy as np
@@ -41,7 +40,8 @@ import numpy as np
 from throughline.core import money
 from throughline.reports.common import base_currency, installed
 from throughline.reports.forecast_inputs import (
-    Expected,
+    KINDS,
+    Items,
     Rates,
     invoice_items,
     pipeline_items,
@@ -52,64 +52,50 @@ SIMULATIONS = 500
 MIN_SIMULATIONS = 100
 MAX_DRAWS = 5_000_000
 SEED = 20_260_101
-KINDS = ("open_invoices", "scheduled", "retainers", "pipeline")
 _CHUNK = 2_000_000  # simulated draws per numpy batch
 
 
-def collect(as_of: dt.date, days: int, base: str) -> list[Expected]:
+def collect(as_of: dt.date, days: int, base: str) -> Items:
     rates = Rates(as_of, base)
-    items: list[Expected] = []
-    if installed("billing"):
-        items += invoice_items(as_of, base)
-    items += scheduled_items(as_of, rates, days)
-    items += pipeline_items(as_of, rates)
-    return items
+    items = invoice_items(as_of, base) if installed("billing") else Items.empty()
+    few = scheduled_items(as_of, rates, days) + pipeline_items(as_of, rates)
+    return items.plus(Items.from_expected(few))
 
 
-def _arrays(items: list[Expected]):
-    amounts = np.array([i.amount for i in items], dtype=float)
-    probs = np.array([i.probability for i in items], dtype=float)
-    lengths = np.array([len(i.offsets) for i in items], dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if items else np.zeros(0, np.int64)
-    pool = np.fromiter((o for i in items for o in i.offsets), dtype=np.int64)
-    return amounts, probs, lengths, starts.astype(np.int64), pool
-
-
-def expected_by_day(items: list[Expected], days: int) -> tuple[np.ndarray, dict, float]:
+def expected_by_day(items: Items, days: int) -> tuple[np.ndarray, dict, float]:
     """Exact expectation per day offset (0…days-1), per kind in the horizon, and beyond it."""
     daily = np.zeros(days)
     by_kind = dict.fromkeys(KINDS, 0.0)
-    beyond = 0.0
-    if not items:
-        return daily, by_kind, beyond
-    amounts, probs, lengths, _starts, pool = _arrays(items)
-    weights = np.repeat(amounts * probs / lengths, lengths)
-    inside = pool < days
-    daily += np.bincount(pool[inside], weights=weights[inside], minlength=days)[:days]
-    beyond = float(weights[~inside].sum())
-    kind_of = np.repeat(np.array([KINDS.index(i.kind) for i in items]), lengths)
+    if not len(items):
+        return daily, by_kind, 0.0
+    lengths = items.length
+    owner = np.repeat(np.arange(len(items)), lengths)
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    position = items.start[owner] + (np.arange(lengths.sum()) - first)
+    when = items.base[owner] + items.pool[position]
+    weights = (items.amount * items.probability / lengths)[owner]
+    inside = when < days
+    daily += np.bincount(when[inside], weights=weights[inside], minlength=days)[:days]
+    kind_of = items.kind[owner]
     for index, kind in enumerate(KINDS):
         by_kind[kind] = float(weights[inside & (kind_of == index)].sum())
-    return daily, by_kind, beyond
+    return daily, by_kind, float(weights[~inside].sum())
 
 
-def simulate(items: list[Expected], days: int, sims: int, seed: int) -> np.ndarray:
+def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
     """``sims`` × ``days`` matrix of simulated receipts per day."""
     rng = np.random.default_rng(seed)
     totals = np.zeros(sims * days)
-    if not items:
-        return totals.reshape(sims, days)
-    amounts, probs, lengths, starts, pool = _arrays(items)
     step = max(1, _CHUNK // sims)
     sim_index = np.arange(sims)[:, None] * days
     for lo in range(0, len(items), step):
         hi = min(lo + step, len(items))
-        picks = (rng.random((sims, hi - lo)) * lengths[lo:hi]).astype(np.int64)
-        when = pool[starts[lo:hi] + picks]
-        happens = rng.random((sims, hi - lo)) < probs[lo:hi]
+        picks = (rng.random((sims, hi - lo)) * items.length[lo:hi]).astype(np.int64)
+        when = items.base[lo:hi] + items.pool[items.start[lo:hi] + picks]
+        happens = rng.random((sims, hi - lo)) < items.probability[lo:hi]
         keep = happens & (when < days)
         flat = (sim_index + when)[keep]
-        weights = np.broadcast_to(amounts[lo:hi], keep.shape)[keep]
+        weights = np.broadcast_to(items.amount[lo:hi], keep.shape)[keep]
         totals += np.bincount(flat, weights=weights, minlength=sims * days)
     return totals.reshape(sims, days)
 
@@ -140,9 +126,7 @@ def forecast(today: dt.date, days: int, *, sims: int = SIMULATIONS, seed: int = 
                 "cumulative_high": dec(high[offset]),
             }
         )
-    counts: dict = defaultdict(int)
-    for item in items:
-        counts[item.kind] += 1
+    counts = {kind: int((items.kind == i).sum()) for i, kind in enumerate(KINDS)}
     return {
         "from": today,
         "days": days,
