@@ -58,8 +58,8 @@ _CHUNK = 2_000_000  # simulated draws per numpy batch
 def collect(as_of: dt.date, days: int, base: str) -> Items:
     rates = Rates(as_of, base)
     items = invoice_items(as_of, base) if installed("billing") else Items.empty()
-    few = scheduled_items(as_of, rates, days) + pipeline_items(as_of, rates)
-    return items.plus(Items.from_expected(few))
+    items = items.plus(Items.from_expected(scheduled_items(as_of, rates, days)))
+    return items.plus(pipeline_items(as_of, rates))
 
 
 def expected_by_day(items: Items, days: int) -> tuple[np.ndarray, dict, float]:

@@ -124,6 +124,10 @@ class Rates:
 def lateness_history(contact_ids, as_of: dt.date) -> dict:
     """Days late (paid date − due date; negative: early) of each client's most recent
     ``HISTORY_LIMIT`` invoices fully paid before ``as_of``, sorted ascending."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return _lateness_in_sql(as_of)
     from throughline.billing.models import DocumentType, Invoice
 
     recent = (
@@ -146,6 +150,29 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
     for contact_id, due, paid_day in recent:
         history[contact_id].append((paid_day - due).days)
     return {k: sorted(v) for k, v in history.items()}
+
+
+LATENESS_SQL = """
+SELECT contact_id, array_agg(late ORDER BY late)
+FROM (
+  SELECT contact_id, (paid_at AT TIME ZONE %(tz)s)::date - due_date AS late,
+         ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY paid_at DESC) AS recency
+  FROM billing_invoice
+  WHERE document_type = 'invoice' AND paid_at < %(until)s AND due_date IS NOT NULL
+) h
+WHERE recency <= %(limit)s
+GROUP BY contact_id
+"""
+
+
+def _lateness_in_sql(as_of: dt.date) -> dict:
+    """PostgreSQL: each client's sorted lateness as one array (one row per client)."""
+    from django.db import connection
+
+    params = {"tz": str(org_tz()), "until": start_of_day(as_of), "limit": HISTORY_LIMIT}
+    with connection.cursor() as cursor:
+        cursor.execute(LATENESS_SQL, params)
+        return dict(cursor.fetchall())
 
 
 def invoice_items(as_of: dt.date, base: str) -> Items:
@@ -305,11 +332,12 @@ def _instalment_items(proposal, version, accepted, gross, schedule, as_of, rates
     return items
 
 
-def pipeline_items(as_of: dt.date, rates: Rates) -> list[Expected]:
+def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
     """Deals open on ``as_of``: value × the probability of their stage then, received
-    ``TERMS_DAYS`` after the expected close (``as_of`` + 30 days without a date; today when past)."""
+    ``TERMS_DAYS`` after the expected close (``as_of`` + 30 days without a date; today when past).
+    Arrays built column by column (200k deals in the benchmark)."""
     if not installed("sales"):
-        return []
+        return Items.empty()
     from throughline.sales.models import Deal, DealStageChange
 
     moment = start_of_day(as_of)
@@ -317,10 +345,10 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> list[Expected]:
         Deal.objects.filter(created_at__lt=moment)
         .filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=moment))
         .order_by("created_at", "id")
-        .values_list(
-            "id", "title", "value", "currency", "expected_close_date", "stage__probability"
-        )
+        .values_list("id", "value", "currency", "expected_close_date", "stage__probability")
     )
+    if not deals:
+        return Items.empty()
     # Stage then: the last change before as_of, for deals whose stage changed since.
     stage_then = {}
     changed_since = DealStageChange.objects.filter(at__gte=moment).values("deal_id")
@@ -333,13 +361,26 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> list[Expected]:
     )
     for deal_id, probability in changes:
         stage_then[deal_id] = probability  # the last one before as_of wins
-    items = []
-    for pk, title, value, currency, close, current in deals:
-        probability = stage_then.get(pk, current) / 100
-        amount = rates.to_base(value, currency)
-        if amount is None or amount <= 0 or probability <= 0:
-            continue
-        close = close or as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS)
-        offset = (max(close, as_of) - as_of).days + TERMS_DAYS
-        items.append(Expected("pipeline", title, float(amount), probability, (offset,)))
-    return items
+    ids, values, currencies, closes, current = zip(*deals, strict=True)
+    factor = {}
+    for currency in set(currencies):  # base units per unit, None: no rate known
+        one = rates.to_base(Decimal(1_000_000), currency)
+        factor[currency] = float(one) / 1_000_000 if one is not None else np.nan
+    amount = np.array([float(v) for v in values]) * np.array([factor[c] for c in currencies])
+    amount = np.round(amount, 2)
+    probability = np.array(
+        [stage_then.get(pk, p) for pk, p in zip(ids, current, strict=True)], dtype=float
+    )
+    no_date = as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS)
+    offset = np.array([max((c or no_date) - as_of, dt.timedelta(0)).days for c in closes])
+    keep = (amount > 0) & (probability > 0)  # NaN (no rate) compares False: left out
+    n = int(keep.sum())
+    return Items(
+        kind=np.full(n, KINDS.index("pipeline"), dtype=np.int64),
+        amount=amount[keep],
+        probability=probability[keep] / 100,
+        base=(offset[keep] + TERMS_DAYS).astype(np.int64),
+        start=np.zeros(n, dtype=np.int64),
+        length=np.ones(n, dtype=np.int64),
+        pool=np.zeros(1, dtype=np.int64),
+    )
