@@ -175,9 +175,9 @@ GROUP BY 1
 """
 # The forecast's open invoices: per client and due date (one item each), base currency.
 OPEN_BY_CLIENT_SQL = """
-SELECT i.contact_id, i.due, COUNT(*),
-       SUM(CASE WHEN i.currency = %s THEN i.open_amount
-                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
+SELECT {contact}, i.due, COUNT(*),
+       {total}(CASE WHEN i.currency = %s THEN i.open_amount
+                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END){cast}
 FROM ({rows}) i
 WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
 GROUP BY i.contact_id, i.due
@@ -204,26 +204,30 @@ def _open_rows(as_of: dt.date, fast: bool | None = None) -> tuple[str, list]:
 
 
 def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[tuple]:
-    """``(contact_id, due_date, invoices, open amount in base as a float)`` of the invoices
-    open on ``as_of`` (foreign ones without a stored rate left out), one GROUP BY in the
-    database. Floats: the forecast computes in numpy and rounds its results to the minor
-    unit."""
+    """``(contact id as text, days from as_of to due, invoices, open amount in base as a
+    float)`` of the invoices open on ``as_of`` (foreign ones without a stored rate left out),
+    one GROUP BY in the database. Floats and text: the forecast computes in numpy and rounds
+    its results to the minor unit; hundreds of thousands of rows come back."""
     from django.db import connection
 
     rows_sql, rows_params = _open_rows(as_of, fast)
+    postgres = connection.vendor == "postgresql"
+    sql = OPEN_BY_CLIENT_SQL.format(
+        places=money.minor_unit(base),
+        rows=rows_sql,
+        contact="i.contact_id::text" if postgres else "i.contact_id",
+        total="SUM",
+        cast="::float8" if postgres else "",
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            OPEN_BY_CLIENT_SQL.format(places=money.minor_unit(base), rows=rows_sql),
-            [base, *rows_params, base],
-        )
+        cursor.execute(sql, [base, *rows_params, base])
         rows = cursor.fetchall()
+    if postgres:
+        return [(c, (due - as_of).days, n, total) for c, due, n, total in rows]
     out = []
-    for contact_id, due, count, total in rows:
-        if isinstance(due, str):  # SQLite
-            due = dt.date.fromisoformat(due)
-        if not isinstance(contact_id, uuid.UUID):  # SQLite keeps UUIDs as hex text
-            contact_id = uuid.UUID(str(contact_id))
-        out.append((contact_id, due, count, float(total)))
+    for contact_id, due, count, total in rows:  # SQLite: dates and UUIDs as text
+        due = dt.date.fromisoformat(due) if isinstance(due, str) else due
+        out.append((str(uuid.UUID(str(contact_id))), (due - as_of).days, count, float(total)))
     return out
 
 

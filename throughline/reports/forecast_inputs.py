@@ -123,7 +123,8 @@ class Rates:
 
 def lateness_history(contact_ids, as_of: dt.date) -> dict:
     """Days late (paid date − due date; negative: early) of each client's most recent
-    ``HISTORY_LIMIT`` invoices fully paid before ``as_of``, sorted ascending."""
+    ``HISTORY_LIMIT`` invoices fully paid before ``as_of``, sorted ascending; keyed by the
+    contact id as text."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -148,7 +149,7 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
     )
     history: dict = defaultdict(list)
     for contact_id, due, paid_day in recent:
-        history[contact_id].append((paid_day - due).days)
+        history[str(contact_id)].append((paid_day - due).days)
     return {k: sorted(v) for k, v in history.items()}
 
 
@@ -172,7 +173,7 @@ def _lateness_in_sql(as_of: dt.date) -> dict:
     params = {"tz": str(org_tz()), "until": start_of_day(as_of), "limit": HISTORY_LIMIT}
     with connection.cursor() as cursor:
         cursor.execute(LATENESS_SQL, params)
-        return dict(cursor.fetchall())
+        return {str(contact): late for contact, late in cursor.fetchall()}
 
 
 def invoice_items(as_of: dt.date, base: str) -> Items:
@@ -184,7 +185,7 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
     n = len(groups)
     if not n:
         return Items.empty()
-    contacts = sorted({g[0] for g in groups}, key=str)
+    contacts = sorted({g[0] for g in groups})
     index = {c: i for i, c in enumerate(contacts)}
     history = lateness_history(contacts, as_of)
     # Pool: [0] (a single day), [0 … 29] (the spread), then each client's sorted lateness.
@@ -201,7 +202,7 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
     pool = np.concatenate(segments)
     starts, lens = np.array(seg_start, dtype=np.int64), np.array(seg_len, dtype=np.int64)
     who = np.array([index[g[0]] for g in groups], dtype=np.int64)
-    due_in = np.array([(g[1] - as_of).days for g in groups], dtype=np.int64)
+    due_in = np.array([g[1] for g in groups], dtype=np.int64)
     amount = np.array([g[3] for g in groups], dtype=float)
     # The first history case still possible (due_in + late ≥ 0) in each client's segment, for
     # all groups at once: keys that order the segments one after another.
