@@ -148,3 +148,20 @@ def test_new_report_exports(client_as, book, report):
         assert [r[0] for r in rows[1:]] == [f"2024-{m:02d}" for m in (12,)] + [
             f"2025-{m:02d}" for m in range(1, 6)
         ]
+
+
+def test_billing_and_dso_by_hand(book):
+    """June: GBP 120.00 and USD 120.00 at 0.8 (96.00) issued, a USD credit note of 60.00
+    (48.00) — a partial GBP payment of 20.00."""
+    from throughline.reports.dso import dso
+
+    figures = kpis(Filters(dt.date(2025, 6, 1), dt.date(2025, 6, 30)))["billing"]
+    assert figures["invoiced"] == Decimal("168.00")  # 120 + 96 − 48
+    assert figures["collected"] == Decimal("20.00")
+    report = dso(dt.date(2025, 6, 30), 30)
+    # AR: May's 120.00 + June's 100.00 + the USD invoice's 60.00 left (48.00) = 268.00
+    assert report["ar"] == Decimal("268.00")
+    assert report["dso"] == Decimal("47.9")  # 268 ÷ 168 × 30
+    # Countback: 30 Jun … 7 Jun absorb nothing (24 days; 10 Jun's sales are negative), 6 Jun
+    # takes 216.00 (25), 5 Jun … 11 May nothing (26 more: 51), 10 May 52 of 120.00 (0.43).
+    assert report["countback_dso"] == Decimal("51.4")
