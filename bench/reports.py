@@ -5,7 +5,8 @@ Seeds a throw-away PostgreSQL database with set-based SQL (``INSERT … SELECT g
 ``setseed(--seed)`` so the same figures come back every run): ``--invoices`` issued invoices
 over two years (a tenth in USD at a stored rate; 2 % partly credited by a credit note),
 payments on 60 % of them (a fifth of those partial), ``--deals`` deals (open, won, lost; a third
-made from a lead) and ``--leads`` leads (eight sources, 80 % answered). Then times each report,
+made from a lead) and ``--leads`` leads (eight sources, 80 % answered); records are created on
+their issue or receipt day, as in real use. Then times each report,
 best of ``--repeat`` runs, next to a hand-written SQL query of the same aggregate, and checks
 that both give the same figures.
 
@@ -56,7 +57,7 @@ SEED_SQL = [
         credit_reason, source, lines_total, allowance_total, net_total, tax_total, gross_total,
         payable_total, tax_breakdown, base_currency, seller, buyer, amount_paid, amount_credited,
         amount_due, sent_count, view_count, issue_date, due_date, exchange_rate, issued_at)
-    SELECT md5('i' || n)::uuid, now(), now(), 'invoice', 'standard',
+    SELECT md5('i' || n)::uuid, issued::timestamptz, issued::timestamptz, 'invoice', 'standard',
            'INV-B-' || lpad(n::text, 8, '0'), 'issued', md5('c' || contact)::uuid,
            CASE WHEN usd THEN 'USD' ELSE 'GBP' END, '', '', '', '', 0, 0, '', '',
            net, 0, net, round(net * 0.2, 2), net + round(net * 0.2, 2),
@@ -72,7 +73,8 @@ SEED_SQL = [
         credit_reason, source, lines_total, allowance_total, net_total, tax_total, gross_total,
         payable_total, tax_breakdown, base_currency, seller, buyer, amount_paid, amount_credited,
         amount_due, sent_count, view_count, issue_date, exchange_rate, corrects_id, issued_at)
-    SELECT md5('cn' || n)::uuid, now(), now(), 'credit_note', 'standard',
+    SELECT md5('cn' || n)::uuid, LEAST(issued + 10, %(as_of)s::date)::timestamptz,
+           LEAST(issued + 10, %(as_of)s::date)::timestamptz, 'credit_note', 'standard',
            'CN-B-' || lpad(n::text, 8, '0'), 'issued', md5('c' || contact)::uuid,
            CASE WHEN usd THEN 'USD' ELSE 'GBP' END, '', '', '', '', 0, 0, 'bench', '',
            round(net / 2, 2), 0, round(net / 2, 2), round(round(net / 2, 2) * 0.2, 2),
@@ -108,7 +110,8 @@ SEED_SQL = [
         received_on, method, reference, notes, status, failure_reason, gateway,
         gateway_reference, amount_allocated, amount_refunded, invoice_id, exchange_rate,
         base_amount)
-    SELECT md5('p' || n)::uuid, now(), now(), md5('c' || contact)::uuid,
+    SELECT md5('p' || n)::uuid, received::timestamptz, received::timestamptz,
+           md5('c' || contact)::uuid,
            CASE WHEN usd THEN 'USD' ELSE 'GBP' END, amount, received, 'bank_transfer', '', '',
            'succeeded', '', 'manual', '', amount, 0, md5('i' || n)::uuid,
            CASE WHEN usd THEN 0.79 ELSE 1 END,

@@ -113,3 +113,13 @@ def test_todays_shortcut_equals_the_as_of_sum(book):
     assert open_by_client(later, "GBP", fast=True) == open_by_client(later, "GBP", fast=False)
     total = sum(r[3] for r in open_by_client(later, "GBP"))
     assert Decimal(str(round(total, 2))) == aging(later)["total"]
+
+
+def test_foreign_invoice_without_rate_is_listed_not_summed(seller, issued, at):
+    at(AS_OF)
+    issued(ago(10), ago(5))
+    eur = issued(ago(10), ago(5), currency="EUR", exchange_rate=None)
+    report = aging(AS_OF)
+    assert report["total"] == Decimal("120.00")
+    assert [row.number for row in report["unconverted"]] == [eur.number]
+    assert report["counts"]["1_30"] == 1

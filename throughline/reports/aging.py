@@ -26,7 +26,7 @@ from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from throughline.core import money
-from throughline.reports.common import base_currency, installed
+from throughline.reports.common import base_currency, installed, start_of_day
 
 BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 BUCKET_LABELS = {
@@ -161,7 +161,8 @@ OPEN_NOW = """
     AND inv.amount_due > 0
 """
 AGING_SQL = """
-SELECT CASE WHEN i.due >= %s THEN 'current'
+SELECT CASE WHEN i.currency <> %s AND i.exchange_rate IS NULL THEN 'unconverted'
+            WHEN i.due >= %s THEN 'current'
             WHEN i.due >= %s THEN '1_30'
             WHEN i.due >= %s THEN '31_60'
             WHEN i.due >= %s THEN '61_90'
@@ -170,7 +171,7 @@ SELECT CASE WHEN i.due >= %s THEN 'current'
        SUM(CASE WHEN i.currency = %s THEN i.open_amount
                 ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
 FROM ({rows}) i
-WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
+WHERE ROUND(i.open_amount, 6) > 0
 GROUP BY 1
 """
 # The forecast's open invoices: per client and due date (one item each), base currency.
@@ -186,11 +187,16 @@ ORDER BY i.due, i.contact_id
 
 
 def settled_through(as_of: dt.date) -> bool:
-    """Nothing was received or credited after ``as_of``: open amounts are today's."""
+    """Nothing was received or credited after ``as_of``: open amounts are today's.
+
+    Billing refuses payments dated more than a day after they are recorded, so a payment
+    received after ``as_of`` was recorded on ``as_of`` − 1 or later: the search stays within
+    the indexed ``created_at`` of the last days."""
     from throughline.billing.models import DocumentType, Invoice, Payment
 
+    recorded_since = start_of_day(as_of - dt.timedelta(days=2))
     return not (
-        Payment.objects.filter(received_on__gt=as_of).exists()
+        Payment.objects.filter(created_at__gte=recorded_since, received_on__gt=as_of).exists()
         or Invoice.objects.filter(document_type=DocumentType.CREDIT_NOTE, issue_date__gt=as_of)
         .exclude(status=Invoice.Status.DRAFT)
         .exists()
@@ -236,30 +242,18 @@ def bucket_sums(as_of: dt.date, base: str, fast: bool | None = None) -> tuple[di
 
     day = dt.timedelta(days=1)
     rows_sql, rows_params = _open_rows(as_of, fast)
-    params = [as_of, as_of - 30 * day, as_of - 60 * day, as_of - 90 * day, base]
+    params = [base, as_of, as_of - 30 * day, as_of - 60 * day, as_of - 90 * day, base]
     sums, counts = {}, {}
     with connection.cursor() as cursor:
         cursor.execute(
             AGING_SQL.format(places=money.minor_unit(base), rows=rows_sql),
-            [*params, *rows_params, base],
+            [*params, *rows_params],
         )
         for bucket, count, total in cursor.fetchall():
-            sums[bucket] = money.quantize(Decimal(str(total)), base)
             counts[bucket] = count
+            if bucket != "unconverted":
+                sums[bucket] = money.quantize(Decimal(str(total)), base)
     return sums, counts
-
-
-def _unconverted(as_of: dt.date, base: str) -> list[OpenInvoice]:
-    from throughline.billing.models import Invoice
-
-    foreign = (
-        Invoice.objects.filter(issue_date__lte=as_of, exchange_rate__isnull=True)
-        .exclude(currency=base)
-        .exists()
-    )
-    if not foreign:
-        return []
-    return [r for r in open_invoices(as_of, base) if r.base_amount is None]
 
 
 def aging(as_of: dt.date) -> dict:
@@ -272,8 +266,9 @@ def aging(as_of: dt.date) -> dict:
     if installed("billing"):
         sums, numbers = bucket_sums(as_of, base)
         buckets.update(sums)
-        counts.update(numbers)
-        unconverted = _unconverted(as_of, base)
+        counts.update({k: v for k, v in numbers.items() if k in counts})
+        if numbers.get("unconverted"):  # foreign invoices without a rate: list them
+            unconverted = [r for r in open_invoices(as_of, base) if r.base_amount is None]
     return {
         "as_of": as_of,
         "currency": base,
