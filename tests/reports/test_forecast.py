@@ -149,3 +149,15 @@ def test_backtest_compares_each_month_with_what_happened(actor, seller, issued, 
     assert report["mape_percent"] == Decimal("25.0")
     assert report["mean_absolute_error"] == Decimal("60.00")
     assert report["in_band"] == 1
+
+
+def test_later_than_ever_spreads_over_thirty_days(actor, seller, issued, at, client_contact):
+    _history(issued, at, actor, client_contact, [0, 10, 20])
+    at(TODAY)
+    issued(dt.date(2025, 5, 1), dt.date(2025, 5, 31))  # 30 days late already; never that late
+    report = forecast(TODAY, 90)
+    days = _by_day(report)
+    assert days[TODAY]["expected"] == Decimal("4.00")  # 120.00 ÷ 30
+    assert days[dt.date(2025, 7, 29)]["expected"] == Decimal("4.00")
+    assert days[dt.date(2025, 7, 30)]["expected"] == Decimal("0.00")
+    assert report["total"] == Decimal("120.00")

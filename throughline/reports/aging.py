@@ -184,6 +184,29 @@ WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT
 GROUP BY i.contact_id, i.due
 ORDER BY i.due, i.contact_id
 """
+# PostgreSQL, for the forecast: days to due instead of the date, and the invoices whose timing
+# no longer depends on their due date folded into one row per client — overdue ones of a client
+# with too little history (paid "today" on the terms: 0) and those later than the client has
+# ever been (spread: FOLDED_SPREAD). ``l``: per client, paid invoices in the history and the
+# latest it ever paid.
+OPEN_BY_CLIENT_FOLDED_SQL = """
+SELECT x.contact, x.due_in, COUNT(*), SUM(x.amount)::float8
+FROM (
+  SELECT i.contact_id::text AS contact,
+         CASE WHEN COALESCE(l.n, 0) >= %s AND i.due - %s::date < -l.latest THEN %s
+              WHEN COALESCE(l.n, 0) < %s AND i.due < %s::date THEN 0
+              ELSE i.due - %s::date END AS due_in,
+         CASE WHEN i.currency = %s THEN i.open_amount
+              ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END AS amount
+  FROM ({rows}) i
+  LEFT JOIN unnest(%s::text[], %s::int[], %s::int[]) AS l(contact, n, latest)
+         ON l.contact = i.contact_id::text
+  WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
+) x
+GROUP BY x.contact, x.due_in
+ORDER BY x.due_in, x.contact
+"""
+FOLDED_SPREAD = -1_000_000
 
 
 def settled_through(as_of: dt.date) -> bool:
@@ -207,6 +230,26 @@ def _open_rows(as_of: dt.date, fast: bool | None = None) -> tuple[str, list]:
     if fast is None:
         fast = settled_through(as_of)
     return (OPEN_NOW, [as_of]) if fast else (OPEN_AS_OF, [as_of, as_of, as_of])
+
+
+def open_by_client_folded(
+    as_of: dt.date, base: str, history: dict, min_history: int, fast: bool | None = None
+) -> list[tuple]:
+    """PostgreSQL: as ``open_by_client``, with the rows whose timing no longer depends on the
+    due date folded per client (see OPEN_BY_CLIENT_FOLDED_SQL); ``history``: contact id (text)
+    → sorted days late."""
+    from django.db import connection
+
+    rows_sql, rows_params = _open_rows(as_of, fast)
+    contacts = list(history)
+    sql = OPEN_BY_CLIENT_FOLDED_SQL.format(places=money.minor_unit(base), rows=rows_sql)
+    params = [min_history, as_of, FOLDED_SPREAD, min_history, as_of, as_of, base]
+    params += rows_params
+    params += [contacts, [len(history[c]) for c in contacts], [history[c][-1] for c in contacts]]
+    params += [base]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[tuple]:

@@ -18,7 +18,7 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber, TruncDate
 
 from throughline.core import money
-from throughline.reports.aging import open_by_client
+from throughline.reports.aging import open_by_client, open_by_client_folded
 from throughline.reports.common import installed, org_tz, start_of_day
 
 TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
@@ -181,13 +181,20 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
     together — on due date + a lateness drawn from the client's own history, given that they
     are still unpaid on ``as_of``; on the terms without enough history. Vectorized: one
     searchsorted over every client's sorted history at once."""
-    groups = open_by_client(as_of, base)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        history = lateness_history([], as_of)  # every client's, one array each
+        history = {c: late for c, late in history.items() if late}
+        groups = open_by_client_folded(as_of, base, history, MIN_HISTORY)
+    else:
+        groups = open_by_client(as_of, base)
+        history = lateness_history({g[0] for g in groups}, as_of) if groups else {}
     n = len(groups)
     if not n:
         return Items.empty()
     contacts = sorted({g[0] for g in groups})
     index = {c: i for i, c in enumerate(contacts)}
-    history = lateness_history(contacts, as_of)
     # Pool: [0] (a single day), [0 … 29] (the spread), then each client's sorted lateness.
     head = 1 + SPREAD_DAYS
     segments = [np.zeros(1, dtype=np.int64), np.arange(SPREAD_DAYS, dtype=np.int64)]
