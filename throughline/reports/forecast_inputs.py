@@ -349,14 +349,6 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
     from throughline.sales.models import Deal, DealStageChange
 
     moment = start_of_day(as_of)
-    deals = list(
-        Deal.objects.filter(created_at__lt=moment)
-        .filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=moment))
-        .order_by("created_at", "id")
-        .values_list("id", "value", "currency", "expected_close_date", "stage__probability")
-    )
-    if not deals:
-        return Items.empty()
     # Stage then: the last change before as_of, for deals whose stage changed since.
     stage_then = {}
     changed_since = DealStageChange.objects.filter(at__gte=moment).values("deal_id")
@@ -369,7 +361,20 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
     )
     for deal_id, probability in changes:
         stage_then[deal_id] = probability  # the last one before as_of wins
-    ids, values, currencies, closes, current = zip(*deals, strict=True)
+    columns = ["value", "currency", "expected_close_date", "stage__probability"]
+    deals = list(
+        Deal.objects.filter(created_at__lt=moment)
+        .filter(Q(status=Deal.Status.OPEN) | Q(closed_at__gte=moment))
+        .order_by("created_at", "id")
+        .values_list(*(["id", *columns] if stage_then else columns))
+    )
+    if not deals:
+        return Items.empty()
+    if stage_then:  # ids only when some stage changed since (200k UUIDs are not free)
+        ids, values, currencies, closes, current = zip(*deals, strict=True)
+    else:
+        values, currencies, closes, current = zip(*deals, strict=True)
+        ids = (None,) * len(deals)
     factor = {}
     for currency in set(currencies):  # base units per unit, None: no rate known
         one = rates.to_base(Decimal(1_000_000), currency)
