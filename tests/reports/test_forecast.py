@@ -161,3 +161,29 @@ def test_later_than_ever_spreads_over_thirty_days(actor, seller, issued, at, cli
     assert days[dt.date(2025, 7, 29)]["expected"] == Decimal("4.00")
     assert days[dt.date(2025, 7, 30)]["expected"] == Decimal("0.00")
     assert report["total"] == Decimal("120.00")
+
+
+def test_pipeline_as_of_a_past_day_uses_the_stage_it_was_in(actor, seller, at):
+    at(dt.date(2025, 6, 1))
+    pipe = sales.create_pipeline(
+        actor,
+        name="History",
+        stages=[{"name": "Early", "probability": 20}, {"name": "Late", "probability": 60}],
+    )
+    early, late = pipe.stages.order_by("position")
+    deal = sales.create_deal(
+        actor,
+        pipeline=pipe,
+        stage=early,
+        title="Moving",
+        value="1000",
+        currency="GBP",
+        expected_close_date=dt.date(2025, 7, 15),
+    )
+    at(dt.date(2025, 6, 20))
+    sales.move_deal(actor, deal, late)
+    at(TODAY)
+    assert forecast(dt.date(2025, 6, 10), 90)["by_source"]["pipeline"]["expected"] == Decimal(
+        "200.00"
+    )
+    assert forecast(TODAY, 90)["by_source"]["pipeline"]["expected"] == Decimal("600.00")
