@@ -168,10 +168,13 @@ GROUP BY contact_id
 
 def _lateness_in_sql(as_of: dt.date) -> dict:
     """PostgreSQL: each client's sorted lateness as one array (one row per client)."""
-    from django.db import connection
+    from django.db import connection, transaction
+
+    from throughline.reports.aging import REPORT_WORK_MEM
 
     params = {"tz": str(org_tz()), "until": start_of_day(as_of), "limit": HISTORY_LIMIT}
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         cursor.execute(LATENESS_SQL, params)
         return {str(contact): late for contact, late in cursor.fetchall()}
 
