@@ -150,6 +150,7 @@ SEED_MIGRATIONS = [
     ("throughline.intake.migrations.0002_default_sources_and_acknowledgement", "forwards"),
     ("throughline.intake.scoring.migrations.0002_qualification_email_templates", "forwards"),
     ("throughline.delivery.migrations.0002_email_templates", "forwards"),
+    ("throughline.reports.migrations.0002_weekly_review_email", "forwards"),
 ]
 
 

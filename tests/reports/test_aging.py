@@ -99,3 +99,27 @@ def test_no_billing_rows_gives_zero_buckets(seller):
     report = aging(AS_OF)
     assert report["total"] == Decimal("0.00")
     assert set(report["buckets"]) == {"current", "1_30", "31_60", "61_90", "over_90"}
+
+
+def test_todays_shortcut_equals_the_as_of_sum(book):
+    """After the last payment and credit note, the aggregate reads billing's amount_due; it
+    must give exactly what re-summing the allocations gives (partial payment, credit notes,
+    USD at its rate)."""
+    from throughline.reports.aging import bucket_sums, open_by_client, settled_through
+
+    later = AS_OF + dt.timedelta(days=5)
+    assert not settled_through(AS_OF) and settled_through(later)
+    assert bucket_sums(later, "GBP", fast=True) == bucket_sums(later, "GBP", fast=False)
+    assert open_by_client(later, "GBP", fast=True) == open_by_client(later, "GBP", fast=False)
+    total = sum(r[3] for r in open_by_client(later, "GBP"))
+    assert Decimal(str(round(total, 2))) == aging(later)["total"]
+
+
+def test_foreign_invoice_without_rate_is_listed_not_summed(seller, issued, at):
+    at(AS_OF)
+    issued(ago(10), ago(5))
+    eur = issued(ago(10), ago(5), currency="EUR", exchange_rate=None)
+    report = aging(AS_OF)
+    assert report["total"] == Decimal("120.00")
+    assert [row.number for row in report["unconverted"]] == [eur.number]
+    assert report["counts"]["1_30"] == 1

@@ -46,8 +46,12 @@ def test_dso_kpis_forecast_shapes(api, seller, issued):
         "expected": "120.00",
         "cumulative": "120.00",
         "cumulative_low": "120.00",
+        "cumulative_p50": "120.00",
         "cumulative_high": "120.00",
     }
+    assert forecast["method"].startswith("monte_carlo:500:seed=")
+    backtest = client.get("/api/v1/reports/backtest?months=3").json()
+    assert [m["month"] for m in backtest["months"]] == ["2025-03", "2025-04", "2025-05"]
 
 
 def test_bad_parameter_is_a_problem(api, seller):
@@ -60,6 +64,6 @@ def test_bad_parameter_is_a_problem(api, seller):
 
 @pytest.mark.parametrize("role", list(Role))
 def test_permissions_per_role(api, seller, role):
-    for path in ("aging", "dso", "kpis", "forecast"):
+    for path in ("aging", "dso", "kpis", "forecast", "backtest", "review"):
         response = api(role).get(f"/api/v1/reports/{path}")
         assert response.status_code == (200 if role in ALLOWED else 403), (role, path)

@@ -85,5 +85,44 @@ def test_filters_by_source_and_period(leads):
 def test_dashboard_shows_lead_figures_with_links(leads, client_as):
     html = client_as("owner").get("/reports/?from=2025-06-01&to=2025-06-30").content.decode()
     assert "Lead response" in html and "Funnel by source" in html
-    assert "/leads/?source=website" in html
+    link = (
+        "/reports/records/leads/?from=2025-06-01&amp;to=2025-06-30&amp;source=website&amp;view=all"
+    )
+    assert link in html
+    listing = client_as("owner").get(link.replace("&amp;", "&"))
+    assert listing.status_code == 200
     assert "AR aging" not in html  # no invoices: the billing figures do not appear
+
+
+def test_period_days_are_the_organizations(actor, org, time_machine):
+    """Europe/Berlin (CEST, UTC+2): 22:30 UTC on 31 May is 00:30 on 1 June there, so that lead
+    is June's; 22:30 UTC on 30 June is already 1 July."""
+    org.time_zone = "Europe/Berlin"
+    org.save()
+    time_machine.move_to(dt.datetime(2025, 7, 2, 12, tzinfo=dt.UTC))
+    for index, received in enumerate(
+        (
+            dt.datetime(2025, 5, 31, 21, 30, tzinfo=dt.UTC),  # 23:30 on 31 May in Berlin
+            dt.datetime(2025, 5, 31, 22, 30, tzinfo=dt.UTC),
+            dt.datetime(2025, 6, 30, 21, 59, tzinfo=dt.UTC),  # 23:59 on 30 June
+            dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.UTC),
+        )
+    ):
+        result = capture_lead(
+            actor,
+            LeadInput(
+                first_name=f"Tz{index}",
+                last_name="Person",
+                email=f"tz{index}@example.org",
+                source="website",
+                received_at=received,
+                acknowledge=False,
+                create_task=False,
+            ),
+        )
+        Lead.objects.filter(pk=result.lead.pk).update(
+            received_at=received, first_response_at=received + dt.timedelta(seconds=90 * index)
+        )
+    june = kpis(Filters(dt.date(2025, 6, 1), dt.date(2025, 6, 30)))["leads"]["response"]
+    assert june["leads"] == 2
+    assert june["median_seconds"] == 135.0  # 90 s and 180 s

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, str] = {
     "delivery.edit": "Run projects: kick-off, milestones and QA, checklists, files, closing",
     "delivery.manage": "Create and edit project templates and the delivery settings",
     "routing.manage": "Change lead assignment rules, teams, fallback owner and escalation",
+    "reports.review": "Tick weekly review items as reviewed, start this week's review",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -85,6 +86,8 @@ ROLE_PERMISSIONS[Role.SALES] |= {"reports.view"}
 ROLE_PERMISSIONS[Role.BILLING] |= {"reports.view", "reports.export"}
 ROLE_PERMISSIONS.update({r: p | {"delivery.view"} for r, p in ROLE_PERMISSIONS.items()})
 ROLE_PERMISSIONS[Role.DELIVERY] |= {"delivery.edit", "delivery.manage"}
+ROLE_PERMISSIONS[Role.SALES] |= {"reports.review"}
+ROLE_PERMISSIONS[Role.BILLING] |= {"reports.review"}
 
 
 def role_has(role: str, permission: str) -> bool:

@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from throughline.api.views import ApiView
-from throughline.reports import aging, dso, forecast
+from throughline.reports import aging, backtest, dso, forecast
 from throughline.reports.common import ReportParamError, org_today, parse_date, parse_int
 from throughline.reports.kpis import kpis
 from throughline.reports.kpis.filters import Filters
@@ -108,9 +108,44 @@ class ForecastReportView(ReportView):
         return jsonable(forecast.forecast(org_today(), days))
 
 
+class BacktestReportView(ReportView):
+    """The forecast run as of each past month's first day, against that month's receipts."""
+
+    @extend_schema(
+        parameters=[_param("months", "Past months (default 6, up to 24).", OpenApiTypes.INT)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def report(self, params):
+        months = parse_int(params.get("months"), "months", 6, hi=24)
+        return jsonable(backtest.backtest(org_today(), months))
+
+
+class WeeklyReviewView(ReportView):
+    """The weekly momentum review of a week (default: this week), as it is stored."""
+
+    @extend_schema(
+        parameters=[_param("week", "Any day of the week (default: today).")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def report(self, params):
+        from throughline.reports import review
+
+        day = parse_date(params.get("week"), "week", org_today())
+        found = review.review_for(day)
+        return jsonable(review.review_payload(found) if found else {"week_start": None})
+
+
 urlpatterns = [
     path("reports/kpis", KpiReportView.as_view(), name="reports-kpis"),
     path("reports/aging", AgingReportView.as_view(), name="reports-aging"),
     path("reports/dso", DsoReportView.as_view(), name="reports-dso"),
     path("reports/forecast", ForecastReportView.as_view(), name="reports-forecast"),
+    path("reports/backtest", BacktestReportView.as_view(), name="reports-backtest"),
+    path("reports/review", WeeklyReviewView.as_view(), name="reports-review"),
 ]

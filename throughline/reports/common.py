@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zoneinfo
 from decimal import Decimal
 
 from django.apps import apps
@@ -28,10 +29,15 @@ def base_currency() -> str:
     return Organization.current().base_currency
 
 
+def org_tz() -> zoneinfo.ZoneInfo:
+    """The organization's time zone: reports' days start and end there."""
+    return zoneinfo.ZoneInfo(Organization.current().time_zone or "UTC")
+
+
 def org_today() -> dt.date:
     from django.utils import timezone
 
-    return timezone.localdate()
+    return timezone.now().astimezone(org_tz()).date()
 
 
 def parse_date(value: str | None, field: str, default: dt.date | None = None) -> dt.date:
@@ -87,6 +93,5 @@ def percentile(values: list, p: int) -> float | None:
 
 
 def start_of_day(day: dt.date) -> dt.datetime:
-    from django.utils import timezone
-
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    """Midnight at the start of ``day`` in the organization's time zone."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=org_tz())

@@ -87,6 +87,32 @@ def forecast_csv(report: dict) -> str:
     return to_csv(header, rows)
 
 
+def backtest_csv(report: dict) -> str:
+    keys = ["month", "forecast", "low", "high", "actual", "error", "absolute_error", "ape"]
+    rows = [[r[k] for k in keys] + [report["currency"], r["in_band"]] for r in report["months"]]
+    return to_csv([*keys, "currency", "in_band"], rows)
+
+
+def review_csv(review) -> str:
+    """The items of a weekly review (the week of the period's last day); none: header only."""
+    header = ["week_start", "kind", "label", "detail", "amount", "currency", "reviewed_at"]
+    rows = []
+    if review is not None:
+        for item in review.items.all():
+            rows.append(
+                [
+                    review.week_start,
+                    item.kind,
+                    item.label,
+                    item.detail,
+                    item.amount,
+                    item.currency,
+                    item.reviewed_at,
+                ]
+            )
+    return to_csv(header, rows)
+
+
 def key_value_csv(report: dict) -> str:
     rows: list = []
     flatten("", report, rows)

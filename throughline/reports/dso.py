@@ -16,35 +16,45 @@ Definitions (also on the page and in docs/REPORTS.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from throughline.core import money
 from throughline.reports.aging import ar_total
-from throughline.reports.common import base_currency, installed, to_base
+from throughline.reports.common import base_currency, installed
 
 COUNTBACK_LIMIT_DAYS = 730
 ONE_PLACE = Decimal("0.1")
 
 
+DAILY_SALES_SQL = """
+SELECT issue_date,
+       SUM(CASE WHEN document_type = 'credit_note' THEN -1 ELSE 1 END
+           * CASE WHEN currency = %s THEN ABS(gross_total)
+                  ELSE ROUND(ABS(gross_total) * exchange_rate, {places}) END)
+FROM billing_invoice
+WHERE status <> 'draft' AND issue_date >= %s AND issue_date <= %s
+  AND (currency = %s OR exchange_rate IS NOT NULL)
+GROUP BY issue_date
+"""
+
+
 def daily_sales(start: dt.date, end: dt.date, base: str) -> dict[dt.date, Decimal]:
-    """Credit sales per issue day (invoices − credit notes), base currency, start…end inclusive."""
+    """Credit sales per issue day (invoices − credit notes), base currency, start…end inclusive;
+    one GROUP BY in the database, each document converted and rounded before summing."""
     if not installed("billing"):
         return {}
-    from throughline.billing.models import DocumentType, Invoice
+    from django.db import connection
 
-    rows = (
-        Invoice.objects.filter(issue_date__gte=start, issue_date__lte=end)
-        .exclude(status=Invoice.Status.DRAFT)
-        .values_list("document_type", "issue_date", "gross_total", "currency", "exchange_rate")
-    )
-    days: dict[dt.date, Decimal] = defaultdict(lambda: money.quantize(0, base))
-    for doc_type, issued, gross, currency, rate in rows:
-        amount = to_base(gross, currency, rate, base)
-        if amount is None:
-            continue
-        days[issued] += -abs(amount) if doc_type == DocumentType.CREDIT_NOTE else amount
-    return dict(days)
+    days: dict[dt.date, Decimal] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DAILY_SALES_SQL.format(places=money.minor_unit(base)), [base, start, end, base]
+        )
+        for issued, total in cursor.fetchall():
+            if isinstance(issued, str):  # SQLite
+                issued = dt.date.fromisoformat(issued)
+            days[issued] = money.quantize(Decimal(str(total)), base)
+    return days
 
 
 def _one_place(value: Decimal) -> Decimal:

@@ -1,91 +1,144 @@
-"""Cash-flow forecast, day by day: expected receipts from open invoices.
+"""Cash-flow forecast, day by day, with a p10–p90 range (Monte Carlo, seeded).
 
 Definition (also on the page and in docs/REPORTS.md):
 
-* Each invoice open today (reports.aging's open amount, base currency) is expected to be paid
-  ``issue date + d`` days, where ``d`` is its client's own average days-to-pay over the client's
-  paid invoices (issue date → the day it was fully paid); with no paid history, its due date
-  (the terms). A date already past moves to today.
-* The range: the same with the client's p10 days-to-pay (early: ``high``) and p90 (late:
-  ``low``), nearest rank; a client without history has no spread. ``cumulative_low`` and
-  ``cumulative_high`` are the running totals under those two cases — the p10–p90 band.
-* Not yet included: the weighted pipeline and scheduled invoices (payment schedules, retainers).
+* **Open invoices** (reports.aging's open amount at the start day, base currency): paid on
+  due date + a lateness drawn from the client's own history — days late (paid date − due
+  date, negative when early) of its ``HISTORY_LIMIT`` (50) most recent fully paid invoices —
+  given that the invoice is still unpaid on the start day (history cases already behind us
+  are dropped). Later than the client has ever been: spread evenly over the next 30 days.
+  Fewer than 3 paid invoices: paid on the due date (the terms); a past due date moves to the
+  start day.
+* **Scheduled invoices**: payment schedules of accepted proposals — each instalment invoiced
+  on signing/start (the acceptance day), on its milestone (acceptance + the milestone's
+  offset) or on completion (acceptance + the last milestone's offset), and paid 30 days later
+  (the default terms). Instalments count as already invoiced, in date order, while the
+  client's invoices issued since the acceptance cover them. **Retainers**: the accepted
+  amount invoiced monthly from the acceptance day for the term (open-ended: through the
+  horizon), future months only, each paid 30 days after.
+* **Weighted pipeline**: deals open on the start day, each arriving with the probability of
+  its stage (stage at that day, from the deal's stage history) in full, 30 days after its
+  expected close (a past date moves to the start day; no date: start + 30 days).
+* Foreign amounts without a stored rate (deals and proposals carry none): converted at the
+  latest rate stored on an invoice in that currency; without one they are left out.
+* Open invoices of one client due the same day are one item (paid together).
+* ``expected`` is the exact expectation (amount × probability × chance of each day).
+  The range comes from ``SIMULATIONS`` (500; fewer, down to 100, when items × 500 would
+  exceed 5 million draws) simulated futures drawn with a fixed seed: each
+  item happens or not (its probability), on one of its equally likely days. ``cumulative_low``
+  / ``cumulative_p50`` / ``cumulative_high`` are the 10th / 50th / 90th percentiles of the
+  running total on each day — not the sum of per-item extremes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from decimal import Decimal
+
+import numpy as np
 
 from throughline.core import money
-from throughline.reports.aging import open_invoices
-from throughline.reports.common import base_currency, installed, percentile
+from throughline.reports.common import base_currency, installed
+from throughline.reports.forecast_inputs import (
+    KINDS,
+    Items,
+    Rates,
+    invoice_items,
+    pipeline_items,
+    scheduled_items,
+)
+
+SIMULATIONS = 500
+MIN_SIMULATIONS = 100
+MAX_DRAWS = 5_000_000
+SEED = 20_260_101
+_CHUNK = 2_000_000  # simulated draws per numpy batch
 
 
-def days_to_pay_by_contact(contact_ids) -> dict:
-    from throughline.billing.models import DocumentType, Invoice
-
-    history: dict = defaultdict(list)
-    rows = Invoice.objects.filter(
-        document_type=DocumentType.INVOICE,
-        status=Invoice.Status.PAID,
-        contact_id__in=list(contact_ids),
-        paid_at__isnull=False,
-    ).values_list("contact_id", "issue_date", "paid_at")
-    for contact_id, issued, paid_at in rows:
-        if issued:
-            history[contact_id].append(max(0, (paid_at.date() - issued).days))
-    return history
+def collect(as_of: dt.date, days: int, base: str) -> Items:
+    rates = Rates(as_of, base)
+    items = invoice_items(as_of, base) if installed("billing") else Items.empty()
+    items = items.plus(Items.from_expected(scheduled_items(as_of, rates, days)))
+    return items.plus(pipeline_items(as_of, rates))
 
 
-def forecast(today: dt.date, days: int) -> dict:
+def expected_by_day(items: Items, days: int) -> tuple[np.ndarray, dict, float]:
+    """Exact expectation per day offset (0…days-1), per kind in the horizon, and beyond it."""
+    daily = np.zeros(days)
+    by_kind = dict.fromkeys(KINDS, 0.0)
+    if not len(items):
+        return daily, by_kind, 0.0
+    lengths = items.length
+    owner = np.repeat(np.arange(len(items)), lengths)
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    position = items.start[owner] + (np.arange(lengths.sum()) - first)
+    when = items.base[owner] + items.pool[position]
+    weights = (items.amount * items.probability / lengths)[owner]
+    inside = when < days
+    daily += np.bincount(when[inside], weights=weights[inside], minlength=days)[:days]
+    kind_of = items.kind[owner]
+    for index, kind in enumerate(KINDS):
+        by_kind[kind] = float(weights[inside & (kind_of == index)].sum())
+    return daily, by_kind, float(weights[~inside].sum())
+
+
+def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
+    """``sims`` × ``days`` matrix of simulated receipts per day."""
+    rng = np.random.default_rng(seed)
+    totals = np.zeros(sims * days)
+    step = max(1, _CHUNK // sims)
+    sim_index = np.arange(sims)[:, None] * days
+    for lo in range(0, len(items), step):
+        hi = min(lo + step, len(items))
+        picks = (rng.random((sims, hi - lo)) * items.length[lo:hi]).astype(np.int64)
+        when = items.base[lo:hi] + items.pool[items.start[lo:hi] + picks]
+        happens = rng.random((sims, hi - lo)) < items.probability[lo:hi]
+        keep = happens & (when < days)
+        flat = (sim_index + when)[keep]
+        weights = np.broadcast_to(items.amount[lo:hi], keep.shape)[keep]
+        totals += np.bincount(flat, weights=weights, minlength=sims * days)
+    return totals.reshape(sims, days)
+
+
+def forecast(today: dt.date, days: int, *, sims: int = SIMULATIONS, seed: int = SEED) -> dict:
     base = base_currency()
-    zero = money.quantize(0, base)
-    horizon = today + dt.timedelta(days=days - 1)
-    series = {today + dt.timedelta(days=i): [zero, zero, zero] for i in range(days)}
-    beyond = zero
-    invoices = (
-        [r for r in open_invoices(today, base) if r.base_amount is not None]
-        if installed("billing")
-        else []
-    )
-    history = days_to_pay_by_contact({r.contact_id for r in invoices}) if invoices else {}
-    for row in invoices:
-        past = history.get(row.contact_id)
-        if past:
-            mean = round(sum(past) / len(past))
-            dates = [
-                row.issue_date + dt.timedelta(days=d)
-                for d in (mean, percentile(past, 10), percentile(past, 90))
-            ]
-        else:
-            dates = [row.due_date] * 3
-        dates = [max(today, d) for d in dates]  # expected, early (high), late (low)
-        if dates[0] > horizon:
-            beyond += row.base_amount
-        for slot, when in zip((0, 2, 1), dates, strict=True):
-            if when <= horizon:
-                series[when][slot] += row.base_amount
-    out = []
-    running = [zero, zero, zero]
-    for day in sorted(series):
-        expected, low, high = series[day]
-        running = [running[0] + expected, running[1] + low, running[2] + high]
-        out.append(
+    items = collect(today, days, base)
+    daily, by_kind, beyond = expected_by_day(items, days)
+    # Fewer simulations for very many items, so one run stays near MAX_DRAWS random draws.
+    sims = max(MIN_SIMULATIONS, min(sims, MAX_DRAWS // max(len(items), 1)))
+    paths = np.cumsum(simulate(items, days, sims, seed), axis=1)
+    low, mid, high = np.percentile(paths, [10, 50, 90], axis=0)
+
+    def dec(value: float) -> Decimal:
+        return money.quantize(Decimal(repr(round(float(value), 6))), base)
+
+    series = []
+    running = 0.0
+    for offset in range(days):
+        running += daily[offset]
+        series.append(
             {
-                "date": day,
-                "expected": expected,
-                "cumulative": running[0],
-                "cumulative_low": running[1],
-                "cumulative_high": running[2],
+                "date": today + dt.timedelta(days=offset),
+                "expected": dec(daily[offset]),
+                "cumulative": dec(running),
+                "cumulative_low": dec(low[offset]),
+                "cumulative_p50": dec(mid[offset]),
+                "cumulative_high": dec(high[offset]),
             }
         )
+    counts = {kind: int((items.kind == i).sum()) for i, kind in enumerate(KINDS)}
     return {
         "from": today,
         "days": days,
         "currency": base,
-        "total": running[0],
-        "beyond_horizon": beyond,
-        "includes": ["open_invoices"],
-        "series": out,
+        "total": dec(running),
+        "total_low": dec(low[-1]) if days else dec(0),
+        "total_high": dec(high[-1]) if days else dec(0),
+        "beyond_horizon": dec(beyond),
+        "by_source": {k: {"items": counts[k], "expected": dec(by_kind[k])} for k in KINDS},
+        "includes": [k for k in KINDS if counts[k]],
+        "method": f"monte_carlo:{sims}:seed={seed}",
+        "simulations": sims,
+        "seed": seed,
+        "series": series,
     }

@@ -7,27 +7,22 @@ import datetime as dt
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from throughline.core import audit_log
 from throughline.core.access import requires
 from throughline.core.actor import Actor
 from throughline.core.models import User
-from throughline.reports import aging, csv_export, dso, forecast
+from throughline.reports import aging, backtest, csv_export, dso, forecast
 from throughline.reports.api import filters_from
 from throughline.reports.charts import bar_chart, line_chart
 from throughline.reports.common import ReportParamError, installed, org_today
 from throughline.reports.kpis import kpis
 from throughline.reports.serialize import jsonable
 
-EXPORTS = ("kpis", "aging", "dso", "forecast")
-
-
-def _url(name: str, query: str = "") -> str:
-    try:
-        return reverse(name) + (f"?{query}" if query else "")
-    except NoReverseMatch:
-        return ""
+EXPORTS = ("kpis", "aging", "dso", "forecast", "backtest", "review")
+BACKTEST_MONTHS = 6
 
 
 def _filters(request):
@@ -38,9 +33,35 @@ def _filters(request):
         return filters_from({"to": today.isoformat()}), f"{exc.field}: {exc}"
 
 
+class Links:
+    """Drill-down URLs carrying the dashboard's filters (period, owner, source)."""
+
+    def __init__(self, filters):
+        self.base = {
+            "from": filters.start.isoformat(),
+            "to": filters.end.isoformat(),
+            "owner": filters.owner,
+            "source": filters.source,
+        }
+
+    def __call__(self, name: str, **extra) -> str:
+        params = {k: v for k, v in {**self.base, **extra}.items() if v not in ("", None)}
+        return reverse(f"reports:{name}") + "?" + urlencode(params)
+
+
+def _lead_rows(table: dict, link: Links, param: str, owners: dict) -> list[dict]:
+    rows = []
+    for key, row in table.items():
+        value = owners.get(key, "") if param == "owner" else key
+        url = link("drill_leads", view="all", **{param: value}) if value else ""
+        rows.append({"key": key, "row": row, "url": url})
+    return rows
+
+
 @requires("reports.view")
 def dashboard(request):
     filters, error = _filters(request)
+    link = Links(filters)
     as_of = filters.end
     period_days = (filters.end - filters.start).days + 1
     aged = aging.aging(as_of)
@@ -58,6 +79,10 @@ def dashboard(request):
         ]
     )
     series = outlook["series"]
+    has_billing = installed("billing") and figures["billing"] is not None
+    owners = {u.email: str(u.pk) for u in User.objects.filter(is_active=True).order_by("email")}
+    leads = figures["leads"]
+    tested = backtest.cached_backtest(org_today(), BACKTEST_MONTHS) if has_billing else None
     context = {
         "filters": filters,
         "error": error,
@@ -65,26 +90,74 @@ def dashboard(request):
         "sources": _sources(),
         "aging": aged,
         "aging_chart": aging_chart,
-        "has_billing": installed("billing") and figures["billing"] is not None,
-        "dso": dso.dso(as_of, period_days) if figures["billing"] else None,
+        "has_billing": has_billing,
+        "dso": dso.dso(as_of, period_days) if has_billing else None,
         "kpis": figures,
         "forecast": outlook,
         "forecast_chart": line_chart(
             [p["cumulative"] for p in series],
             ([p["cumulative_low"] for p in series], [p["cumulative_high"] for p in series]),
         ),
+        "backtest": tested,
+        "backtest_chart": bar_chart(
+            [
+                {
+                    "label": row["month"],
+                    "value": row["absolute_error"],
+                    "display": f"{row['error']:f}",
+                    "url": link("drill_payments", **_month_range(row["month"])),
+                }
+                for row in tested["months"]
+            ],
+            height=140,
+        )
+        if tested
+        else None,
+        "lead_sources": _lead_rows(leads["by_source"], link, "source", owners) if leads else [],
+        "lead_owners": _lead_rows(leads["by_owner"], link, "owner", owners) if leads else [],
         "can_export": request.user.can("reports.export"),
-        "query": request.GET.urlencode(),
+        "query": urlencode({k: v for k, v in link.base.items() if v}),
         "links": {
-            "invoices": _url("billing:invoice_list"),
-            "overdue": _url("billing:invoice_list", "overdue=1"),
-            "leads": _url("intake:inbox"),
-            "deals": _url("sales:deal_board"),
-            "proposals": _url("sales:proposal_list"),
-            "payments": _url("billing:payment_list"),
+            "ar": link("drill_invoices", view="open"),
+            "overdue": link("drill_invoices", view="overdue"),
+            "issued": link("drill_invoices", view="issued"),
+            "payments": link("drill_payments"),
+            "forecast_invoices": link("drill_invoices", view="open", to=org_today().isoformat()),
+            "forecast_deals": link("drill_deals", view="open"),
+            "leads": link("drill_leads", view="all"),
+            "answered": link("drill_leads", view="answered"),
+            "within_5_min": link("drill_leads", view="within_5_min"),
+            "breached": link("drill_leads", view="breached"),
+            "qualified": link("drill_leads", view="qualified"),
+            "deals_open": link("drill_deals", view="open"),
+            "deals_won": link("drill_deals", view="won"),
+            "deals_lost": link("drill_deals", view="lost"),
+            "deals_from_leads": link("drill_deals", view="from_leads"),
+            "proposals": link("drill_proposals"),
         },
     }
+    if figures["sales"]:
+        for row in figures["sales"]["pipeline"]:
+            row["url"] = link(
+                "drill_deals", view="open", month=row["month"], currency=row["currency"]
+            )
+    if leads:
+        for row in leads["funnel"]["lost_reasons"]:
+            row["url"] = link("drill_deals", view="lost", reason=row["reason"])
+        for source, row in leads["funnel"]["by_source"].items():
+            row["urls"] = {
+                "leads": link("drill_leads", view="all", source=source),
+                "qualified": link("drill_leads", view="qualified", source=source),
+                "deals": link("drill_deals", view="from_leads", source=source),
+                "won": link("drill_deals", view="won_from_leads", source=source),
+            }
     return render(request, "reports/dashboard.html", context)
+
+
+def _month_range(month: str) -> dict:
+    first = dt.date.fromisoformat(f"{month}-01")
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return {"from": first.isoformat(), "to": last.isoformat(), "owner": "", "source": ""}
 
 
 def _sources():
@@ -125,6 +198,12 @@ def export(request, report: str):
         body = csv_export.key_value_csv(dso.dso(as_of, days))
     elif report == "forecast":
         body = csv_export.forecast_csv(forecast.forecast(org_today(), 90))
+    elif report == "backtest":
+        body = csv_export.backtest_csv(backtest.backtest(org_today(), BACKTEST_MONTHS))
+    elif report == "review":
+        from throughline.reports.review import review_for
+
+        body = csv_export.review_csv(review_for(as_of))
     else:
         body = csv_export.key_value_csv(jsonable(kpis(filters)))
     with transaction.atomic():

@@ -1,6 +1,7 @@
 """Sales KPIs. Deal values are in each deal's own currency (deals carry no exchange rate), so
 every money figure is given per currency.
 
+* Owner and source filters: the deal's owner; the deal's source or its lead's source.
 * Pipeline: open deals by expected-close month ("none" when no date): total value and
   weighted value (value × stage probability ÷ 100), rounded to the currency's minor unit.
 * Win rate: deals won ÷ deals won or lost, closed in the period.
@@ -15,9 +16,24 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db.models import Count, DecimalField, F, Q, Sum
+from django.db.models.functions import TruncMonth
+
 from throughline.core import money
 from throughline.reports.common import installed, median
 from throughline.reports.kpis.filters import Filters
+
+
+def by_source(deals, filters: Filters):
+    """Deals of the lead source ``filters.source``: recorded on the deal, or of a lead from it."""
+    if not filters.source:
+        return deals
+    condition = Q(source=filters.source)
+    if installed("intake"):
+        from throughline.intake.models import Lead
+
+        condition |= Q(lead_id__in=Lead.objects.filter(source__slug=filters.source).values("id"))
+    return deals.filter(condition)
 
 
 def _hours(delta) -> float:
@@ -27,27 +43,33 @@ def _hours(delta) -> float:
 def pipeline(filters: Filters) -> list[dict]:
     from throughline.sales.models import Deal
 
-    deals = Deal.objects.filter(status=Deal.Status.OPEN)
+    deals = by_source(Deal.objects.filter(status=Deal.Status.OPEN), filters)
     if filters.owner:
         deals = deals.filter(owner_id=filters.owner)
-    months: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
-    for value, currency, close, probability in deals.values_list(
-        "value", "currency", "expected_close_date", "stage__probability"
-    ):
-        key = (close.strftime("%Y-%m") if close else "none", currency)
-        months[key][0] += value
-        months[key][1] += value * probability / 100
-        months[key][2] += 1
-    return [
+    rows = (
+        deals.order_by()
+        .annotate(month=TruncMonth("expected_close_date"))
+        .values("month", "currency")
+        .annotate(
+            deals=Count("id"),
+            total=Sum("value"),
+            weighted=Sum(
+                F("value") * F("stage__probability") / 100,
+                output_field=DecimalField(max_digits=30, decimal_places=10),
+            ),
+        )
+    )
+    out = [
         {
-            "month": month,
-            "currency": currency,
-            "deals": n,
-            "value": money.quantize(total, currency),
-            "weighted": money.quantize(weighted, currency),
+            "month": row["month"].strftime("%Y-%m") if row["month"] else "none",
+            "currency": row["currency"],
+            "deals": row["deals"],
+            "value": money.quantize(row["total"], row["currency"]),
+            "weighted": money.quantize(row["weighted"], row["currency"]),
         }
-        for (month, currency), (total, weighted, n) in sorted(months.items())
+        for row in rows
     ]
+    return sorted(out, key=lambda r: (r["month"], r["currency"]))
 
 
 def sales_kpis(filters: Filters) -> dict | None:
@@ -57,7 +79,9 @@ def sales_kpis(filters: Filters) -> dict | None:
 
     if not Deal.objects.exists():
         return None
-    closed = Deal.objects.filter(closed_at__gte=filters.since, closed_at__lt=filters.until)
+    closed = by_source(
+        Deal.objects.filter(closed_at__gte=filters.since, closed_at__lt=filters.until), filters
+    )
     if filters.owner:
         closed = closed.filter(owner_id=filters.owner)
     won = [d for d in closed.values("status", "value", "currency", "created_at", "closed_at")]
@@ -71,6 +95,8 @@ def sales_kpis(filters: Filters) -> dict | None:
     proposals = Proposal.objects.filter(sent_at__gte=filters.since, sent_at__lt=filters.until)
     if filters.owner:
         proposals = proposals.filter(deal__owner_id=filters.owner)
+    if filters.source:
+        proposals = proposals.filter(deal__in=by_source(Deal.objects.all(), filters))
     first_sent: dict = {}
     accept_hours = []
     for deal_id, qualified, sent, accepted in proposals.values_list(
