@@ -42,6 +42,7 @@ def test_post_lead_answers_201_with_the_contract_fields(api, owner):
     lead = Lead.objects.get(pk=body["id"])
     assert body["contact_id"] == str(lead.contact_id)
     assert body["status"] == "new" and body["score"] == 0 and body["duplicate_of"] is None
+    assert body["tier"] == lead.tier and body["conversion_probability"] is None
     assert body["owner"] == owner.email
     assert body["sla_due_at"].endswith("Z")
     assert body["phone"] == "+442079460958" and body["source"] == "partner-site"

@@ -119,6 +119,12 @@ class LeadSerializer(serializers.Serializer):
     )
     duplicate_confidence = serializers.FloatField(read_only=True, allow_null=True)
     score = serializers.IntegerField(read_only=True)
+    tier = serializers.CharField(read_only=True, help_text="hot / warm / cold (empty: not scored)")
+    conversion_probability = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="The learned model's chance of winning (null without a promoted model).",
+    )
     owner = UserEmailField(read_only=True, allow_null=True, help_text="The owner's e-mail.")
     sla_due_at = UtcDateTimeField(
         read_only=True, allow_null=True, help_text="First response due (working time)."

@@ -196,7 +196,9 @@ def build_email(
     return email
 
 
-@job(queue_name="email", max_attempts=6)
+# Ahead of other jobs (workers claim by priority): speed to lead is the acknowledgement
+# reaching the inbox within minutes, while event handlers and sweeps can wait seconds.
+@job(queue_name="email", priority=10, max_attempts=6)
 def deliver_message(message_id: str, attachments: list[dict[str, str]] | None = None) -> str:
     """Send one queued message. Idempotent: a sent message is never sent again."""
     with transaction.atomic():
