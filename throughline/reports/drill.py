@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from throughline.reports.common import ReportParamError, org_tz
@@ -198,3 +199,32 @@ def proposals(user, filters: Filters):
         ("Status", lambda p: p.get_status_display()),
     ]
     return qs.order_by("sent_at"), columns, "sales:proposal_detail"
+
+
+MILESTONE_VIEWS = ("late", "delivered")
+
+
+def milestones(user, view: str, filters: Filters):
+    """``late``: due before today, not delivered or accepted (milestones late); ``delivered``:
+    delivered in the period (revisions per milestone)."""
+    from throughline.delivery.access import milestones_for
+    from throughline.reports.kpis.delivery import delivered_milestones, late_milestones
+
+    if view not in MILESTONE_VIEWS:
+        raise ReportParamError("view", f"Choose one of: {', '.join(MILESTONE_VIEWS)}.")
+    chosen = late_milestones(filters) if view == "late" else delivered_milestones(filters)
+    qs = milestones_for(user).filter(pk__in=chosen.values("pk"))
+    columns = [
+        ("Project", lambda m: str(m.project)),
+        ("Milestone", lambda m: m.title),
+        ("Client", lambda m: str(m.project.contact)),
+        ("Status", lambda m: m.get_status_display()),
+        ("Due", lambda m: m.due_date),
+        ("Delivered", lambda m: _local(m.delivered_at)),
+        ("Revisions", lambda m: m.revision_count),
+    ]
+
+    def detail(m):
+        return reverse("delivery:project_detail", args=[m.project_id])
+
+    return qs.order_by("due_date", "project__name", "position"), columns, detail

@@ -134,6 +134,8 @@ def dashboard(request):
             "deals_lost": link("drill_deals", view="lost"),
             "deals_from_leads": link("drill_deals", view="from_leads"),
             "proposals": link("drill_proposals"),
+            "milestones_late": link("drill_milestones", view="late"),
+            "milestones_delivered": link("drill_milestones", view="delivered"),
         },
     }
     if figures["sales"]:

@@ -26,6 +26,8 @@ TITLES = {
     ("invoices", "overdue"): "Overdue invoices",
     ("payments", ""): "Payments received",
     ("proposals", ""): "Proposals sent",
+    ("milestones", "late"): "Milestones late",
+    ("milestones", "delivered"): "Milestones delivered",
 }
 
 
@@ -50,7 +52,7 @@ def _page(request, name: str, build, app: str):
     rows = []
     for record in page.object_list:
         try:
-            url = reverse(detail, args=[record.pk])
+            url = detail(record) if callable(detail) else reverse(detail, args=[record.pk])
         except NoReverseMatch:
             url = ""
         rows.append({"url": url, "cells": [get(record) for _h, get in columns]})
@@ -140,3 +142,13 @@ def leads(request):
 @requires("reports.view")
 def proposals(request):
     return _page(request, "proposals", lambda f, v: drill.proposals(request.user, f), "sales")
+
+
+@requires("reports.view")
+def milestones(request):
+    return _page(
+        request,
+        "milestones",
+        lambda f, v: drill.milestones(request.user, v or "late", f),
+        "delivery",
+    )
