@@ -146,3 +146,32 @@ def test_dashboard_shows_delivery_and_late_milestones_drill_down(history, client
     assert csv.status_code == 200
     rows = csv.content.decode().strip().splitlines()
     assert rows[0].startswith("Project,Milestone") and len(rows) == 3
+
+
+def test_weekly_review_lists_the_milestones_due_this_week(history, actor, clock, client_as):
+    from throughline.reports import review as reviews
+    from throughline.reports.models import ReviewItem
+
+    a, b = history
+    # Monday 13 April: both Go-live milestones (Thu 16 and Sat 18 April) are due, not started
+    clock(utc(2026, 4, 13, 9))
+    review, created = reviews.create_review(actor)
+    assert created
+    due = review.items.filter(kind=ReviewItem.Kind.MILESTONE_DUE).order_by("label")
+    assert [(i.label, i.detail) for i in due] == [
+        ("Engagement Alpha for Initech: Go-live", "due 2026-04-16, planned"),
+        ("Engagement Beta for Initech: Go-live", "due 2026-04-18, planned"),
+    ]
+    assert due[0].object_type == "delivery.milestone"
+    assert due[0].url == f"/delivery/projects/{a.pk}/"
+    assert review.snapshot["counts"]["milestone_due"] == 2
+    digest = reviews.digest_context(review)
+    assert "Milestones due this week: 2" in digest["summary_text"]
+    page = client_as("owner").get(f"/reports/review/{review.pk}/").content.decode()
+    assert "Engagement Beta for Initech: Go-live" in page
+
+    # The week of 16 March: both Discovery milestones fell due, but are accepted: none listed
+    clock(utc(2026, 3, 17, 9))
+    past, _ = reviews.create_review(actor)
+    assert past.snapshot["counts"]["milestone_due"] == 0
+    assert not past.items.filter(kind=ReviewItem.Kind.MILESTONE_DUE).exists()
