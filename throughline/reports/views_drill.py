@@ -24,6 +24,7 @@ TITLES = {
     ("invoices", "issued"): "Invoices and credit notes issued",
     ("invoices", "open"): "Invoices open (accounts receivable)",
     ("invoices", "overdue"): "Overdue invoices",
+    ("invoices", "paid"): "Invoices paid in full",
     ("payments", ""): "Payments received",
     ("proposals", ""): "Proposals sent",
     ("milestones", "late"): "Milestones late",
@@ -106,7 +107,13 @@ def invoices(request):
     return _page(
         request,
         "invoices",
-        lambda f, v: drill.invoices(request.user, v or "issued", f),
+        lambda f, v: drill.invoices(
+            request.user,
+            v or "issued",
+            f,
+            contact=request.GET.get("contact", ""),
+            currency=request.GET.get("currency", ""),
+        ),
         "billing",
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from throughline.reports.kpis import billing, delivery, leads, sales
+from throughline.reports.kpis import billing, clients, delivery, leads, sales
 from throughline.reports.kpis.filters import Filters
 
 
@@ -14,4 +14,5 @@ def kpis(filters: Filters) -> dict:
         "sales": sales.sales_kpis(filters),
         "billing": billing.billing_kpis(filters),
         "delivery": delivery.delivery_kpis(filters),
+        "clients": clients.client_tables(filters),
     }
