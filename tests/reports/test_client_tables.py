@@ -153,3 +153,12 @@ def test_dashboard_tables_drill_down_and_csv(book, client_as):
     ]
     assert AuditEntry.objects.filter(action="report.exported", object_id="clients").exists()
     assert client_as("sales").get("/reports/export/clients.csv").status_code == 403
+
+
+def test_api_kpis_carry_the_client_tables(book, api):
+    body = api().get("/api/v1/reports/kpis?from=2026-01-01&to=2026-02-28").json()
+    assert [r["average_days"] for r in body["clients"]["days_to_pay"]] == [20.0, 0.0]
+    assert [(r["currency"], r["amount_due"]) for r in body["clients"]["overdue"]] == [
+        ("GBP", "220.00"),
+        ("USD", "60.00"),
+    ]

@@ -175,3 +175,10 @@ def test_weekly_review_lists_the_milestones_due_this_week(history, actor, clock,
     past, _ = reviews.create_review(actor)
     assert past.snapshot["counts"]["milestone_due"] == 0
     assert not past.items.filter(kind=ReviewItem.Kind.MILESTONE_DUE).exists()
+
+
+def test_api_kpis_carry_the_delivery_figures(history, api):
+    body = api("owner").get("/api/v1/reports/kpis?from=2026-03-01&to=2026-03-31").json()
+    assert body["delivery"]["late"] == 1
+    assert body["delivery"]["signature_to_kickoff"]["p90_days"] == 3
+    assert body["delivery"]["completed_to_invoice_sent"]["median_hours"] == 13.5
