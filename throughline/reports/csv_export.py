@@ -117,3 +117,45 @@ def key_value_csv(report: dict) -> str:
     rows: list = []
     flatten("", report, rows)
     return to_csv(["metric", "value"], rows)
+
+
+def clients_csv(report: dict | None) -> str:
+    """Both per-client tables, one row per client and currency, ``table`` naming which."""
+    header = [
+        "table",
+        "client",
+        "contact_id",
+        "currency",
+        "invoices",
+        "amount",
+        "average_days_to_pay",
+        "oldest_due",
+    ]
+    rows = []
+    for r in (report or {}).get("days_to_pay", []):
+        rows.append(
+            [
+                "days_to_pay",
+                r["client"],
+                r["contact_id"],
+                r["currency"],
+                r["invoices"],
+                r["gross"],
+                r["average_days"],
+                "",
+            ]
+        )
+    for r in (report or {}).get("overdue", []):
+        rows.append(
+            [
+                "overdue",
+                r["client"],
+                r["contact_id"],
+                r["currency"],
+                r["invoices"],
+                r["amount_due"],
+                "",
+                r["oldest_due"],
+            ]
+        )
+    return to_csv(header, rows)

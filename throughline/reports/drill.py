@@ -8,14 +8,16 @@ the user (so a role that sees only its own records sees only those here too). Co
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from throughline.reports.common import ReportParamError, org_tz
 from throughline.reports.kpis.filters import Filters
 
-INVOICE_VIEWS = ("issued", "open", "overdue")
+INVOICE_VIEWS = ("issued", "open", "overdue", "paid")
 LEAD_VIEWS = ("all", "answered", "within_5_min", "breached", "qualified", "converted")
 DEAL_VIEWS = ("open", "won", "lost", "closed", "from_leads", "won_from_leads")
 
@@ -24,9 +26,11 @@ def _local(value):
     return value.astimezone(org_tz()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def invoices(user, view: str, filters: Filters):
+def invoices(user, view: str, filters: Filters, contact: str = "", currency: str = ""):
     """``issued``: invoices and credit notes issued in the period (invoiced, DSO credit
-    sales); ``open``: open on the period's last day (AR); ``overdue``: of those, past due."""
+    sales); ``open``: open on the period's last day (AR); ``overdue``: of those, past due;
+    ``paid``: invoices paid in full in the period (days to pay). ``contact`` and ``currency``
+    narrow them to one client's row of the per-client tables."""
     from throughline.billing.access import invoices_for
     from throughline.billing.models import Invoice
 
@@ -35,6 +39,15 @@ def invoices(user, view: str, filters: Filters):
     qs = invoices_for(user).exclude(status=Invoice.Status.DRAFT).select_related("contact")
     if view == "issued":
         qs = qs.filter(issue_date__gte=filters.start, issue_date__lte=filters.end)
+    elif view == "paid":
+        from throughline.billing.models import DocumentType
+
+        qs = qs.filter(
+            document_type=DocumentType.INVOICE,
+            status=Invoice.Status.PAID,
+            paid_at__gte=filters.since,
+            paid_at__lt=filters.until,
+        )
     else:
         from throughline.reports.aging import open_invoices
 
@@ -42,6 +55,13 @@ def invoices(user, view: str, filters: Filters):
         if view == "overdue":
             rows = [r for r in rows if r.days_past_due > 0]
         qs = qs.filter(pk__in=[r.id for r in rows])
+    if contact:
+        try:
+            qs = qs.filter(contact_id=uuid.UUID(contact))
+        except ValueError as exc:
+            raise ReportParamError("contact", "Give a client id.") from exc
+    if currency:
+        qs = qs.filter(currency=currency.upper())
     columns = [
         ("Number", lambda i: i.number),
         ("Type", lambda i: i.get_document_type_display()),
@@ -51,6 +71,7 @@ def invoices(user, view: str, filters: Filters):
         ("Status", lambda i: i.get_status_display()),
         ("Gross", lambda i: i.gross_total),
         ("Amount due", lambda i: i.amount_due),
+        ("Paid", lambda i: _local(i.paid_at)),
         ("Currency", lambda i: i.currency),
     ]
     return qs.order_by("issue_date", "number"), columns, "billing:invoice_detail"
@@ -198,3 +219,32 @@ def proposals(user, filters: Filters):
         ("Status", lambda p: p.get_status_display()),
     ]
     return qs.order_by("sent_at"), columns, "sales:proposal_detail"
+
+
+MILESTONE_VIEWS = ("late", "delivered")
+
+
+def milestones(user, view: str, filters: Filters):
+    """``late``: due before today, not delivered or accepted (milestones late); ``delivered``:
+    delivered in the period (revisions per milestone)."""
+    from throughline.delivery.access import milestones_for
+    from throughline.reports.kpis.delivery import delivered_milestones, late_milestones
+
+    if view not in MILESTONE_VIEWS:
+        raise ReportParamError("view", f"Choose one of: {', '.join(MILESTONE_VIEWS)}.")
+    chosen = late_milestones(filters) if view == "late" else delivered_milestones(filters)
+    qs = milestones_for(user).filter(pk__in=chosen.values("pk"))
+    columns = [
+        ("Project", lambda m: str(m.project)),
+        ("Milestone", lambda m: m.title),
+        ("Client", lambda m: str(m.project.contact)),
+        ("Status", lambda m: m.get_status_display()),
+        ("Due", lambda m: m.due_date),
+        ("Delivered", lambda m: _local(m.delivered_at)),
+        ("Revisions", lambda m: m.revision_count),
+    ]
+
+    def detail(m):
+        return reverse("delivery:project_detail", args=[m.project_id])
+
+    return qs.order_by("due_date", "project__name", "position"), columns, detail

@@ -6,7 +6,8 @@ What goes in (definitions also on the page and in docs/REPORTS.md), as of the mo
 * Deals stalled 7+ days: open deals with no activity for 7 days or more.
 * Leads past SLA: open leads not answered yet whose response deadline has passed.
 * Proposals awaiting the client: proposals sent and neither accepted nor expired/withdrawn.
-* Milestones due this week: when a delivery app with milestones is installed (else left out).
+* Milestones due this week: due Monday–Sunday of the review's week, not delivered or accepted
+  (left out before any delivery project exists).
 * Overdue invoices: issued invoices with an amount due and a due date before today.
 * Cash expected in the next 30 days: the forecast's expectation and its p10–p90 range.
 
@@ -116,29 +117,29 @@ def _proposals_awaiting() -> list[dict]:
 
 
 def _milestones_due(start: dt.date) -> list[dict] | None:
-    """None when no delivery app with dated milestones is installed."""
+    """Milestones due Monday to Sunday of the review's week and not delivered or accepted yet,
+    late ones of the week included; None (section left out) before any project exists."""
     if not installed("delivery"):
         return None
-    from django.apps import apps
-    from django.core.exceptions import FieldError
+    from throughline.delivery.models import Milestone, Project
 
-    try:
-        milestone = apps.get_model("delivery", "Milestone")
-        rows = list(
-            milestone.objects.filter(
-                due_date__gte=start, due_date__lte=start + dt.timedelta(days=6)
-            ).order_by("due_date", "pk")[:MAX_ITEMS_PER_KIND]
-        )
-    except (LookupError, FieldError):
+    if not Project.objects.exists():
         return None
+    done = (Milestone.Status.DELIVERED, Milestone.Status.ACCEPTED)
+    rows = (
+        Milestone.objects.filter(due_date__gte=start, due_date__lte=start + dt.timedelta(days=6))
+        .exclude(status__in=done)
+        .select_related("project")
+        .order_by("due_date", "project__name", "position", "pk")[:MAX_ITEMS_PER_KIND]
+    )
     return [
         {
             "kind": ReviewItem.Kind.MILESTONE_DUE,
             "object_type": "delivery.milestone",
             "object_id": str(m.pk),
-            "label": str(m),
-            "detail": f"due {m.due_date}",
-            "url": "",
+            "label": f"{m.project.name}: {m.title}",
+            "detail": f"due {m.due_date:%Y-%m-%d}, {m.get_status_display().lower()}",
+            "url": _url("delivery:project_detail", m.project_id),
         }
         for m in rows
     ]

@@ -17,4 +17,5 @@ urlpatterns = [
     path("records/deals/", views_drill.deals, name="drill_deals"),
     path("records/leads/", views_drill.leads, name="drill_leads"),
     path("records/proposals/", views_drill.proposals, name="drill_proposals"),
+    path("records/milestones/", views_drill.milestones, name="drill_milestones"),
 ]

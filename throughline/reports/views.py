@@ -21,7 +21,7 @@ from throughline.reports.common import ReportParamError, installed, org_today
 from throughline.reports.kpis import kpis
 from throughline.reports.serialize import jsonable
 
-EXPORTS = ("kpis", "aging", "dso", "forecast", "backtest", "review")
+EXPORTS = ("kpis", "aging", "dso", "forecast", "backtest", "review", "clients")
 BACKTEST_MONTHS = 6
 
 
@@ -134,12 +134,27 @@ def dashboard(request):
             "deals_lost": link("drill_deals", view="lost"),
             "deals_from_leads": link("drill_deals", view="from_leads"),
             "proposals": link("drill_proposals"),
+            "milestones_late": link("drill_milestones", view="late"),
+            "milestones_delivered": link("drill_milestones", view="delivered"),
         },
     }
     if figures["sales"]:
         for row in figures["sales"]["pipeline"]:
             row["url"] = link(
                 "drill_deals", view="open", month=row["month"], currency=row["currency"]
+            )
+    if figures["clients"]:
+        for row in figures["clients"]["days_to_pay"]:
+            row["url"] = link(
+                "drill_invoices", view="paid", contact=row["contact_id"], currency=row["currency"]
+            )
+        for row in figures["clients"]["overdue"]:
+            row["url"] = link(
+                "drill_invoices",
+                view="overdue",
+                to=org_today().isoformat(),
+                contact=row["contact_id"],
+                currency=row["currency"],
             )
     if leads:
         for row in leads["funnel"]["lost_reasons"]:
@@ -200,6 +215,10 @@ def export(request, report: str):
         body = csv_export.forecast_csv(forecast.forecast(org_today(), 90))
     elif report == "backtest":
         body = csv_export.backtest_csv(backtest.backtest(org_today(), BACKTEST_MONTHS))
+    elif report == "clients":
+        from throughline.reports.kpis.clients import client_tables
+
+        body = csv_export.clients_csv(client_tables(filters))
     elif report == "review":
         from throughline.reports.review import review_for
 

@@ -24,8 +24,11 @@ TITLES = {
     ("invoices", "issued"): "Invoices and credit notes issued",
     ("invoices", "open"): "Invoices open (accounts receivable)",
     ("invoices", "overdue"): "Overdue invoices",
+    ("invoices", "paid"): "Invoices paid in full",
     ("payments", ""): "Payments received",
     ("proposals", ""): "Proposals sent",
+    ("milestones", "late"): "Milestones late",
+    ("milestones", "delivered"): "Milestones delivered",
 }
 
 
@@ -50,7 +53,7 @@ def _page(request, name: str, build, app: str):
     rows = []
     for record in page.object_list:
         try:
-            url = reverse(detail, args=[record.pk])
+            url = detail(record) if callable(detail) else reverse(detail, args=[record.pk])
         except NoReverseMatch:
             url = ""
         rows.append({"url": url, "cells": [get(record) for _h, get in columns]})
@@ -104,7 +107,13 @@ def invoices(request):
     return _page(
         request,
         "invoices",
-        lambda f, v: drill.invoices(request.user, v or "issued", f),
+        lambda f, v: drill.invoices(
+            request.user,
+            v or "issued",
+            f,
+            contact=request.GET.get("contact", ""),
+            currency=request.GET.get("currency", ""),
+        ),
         "billing",
     )
 
@@ -140,3 +149,13 @@ def leads(request):
 @requires("reports.view")
 def proposals(request):
     return _page(request, "proposals", lambda f, v: drill.proposals(request.user, f), "sales")
+
+
+@requires("reports.view")
+def milestones(request):
+    return _page(
+        request,
+        "milestones",
+        lambda f, v: drill.milestones(request.user, v or "late", f),
+        "delivery",
+    )

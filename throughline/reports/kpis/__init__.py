@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from throughline.reports.kpis import billing, leads, sales
+from throughline.reports.kpis import billing, clients, delivery, leads, sales
 from throughline.reports.kpis.filters import Filters
 
 
@@ -13,4 +13,6 @@ def kpis(filters: Filters) -> dict:
         "leads": leads.lead_kpis(filters),
         "sales": sales.sales_kpis(filters),
         "billing": billing.billing_kpis(filters),
+        "delivery": delivery.delivery_kpis(filters),
+        "clients": clients.client_tables(filters),
     }
