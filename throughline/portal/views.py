@@ -9,6 +9,7 @@ Documents of other apps open on their own client pages through a fresh link of t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from django.contrib import messages
@@ -86,6 +87,24 @@ def _contact(request: HttpRequest, token: str) -> Contact:
     return contact
 
 
+def client_page(view):
+    """The view of one client's portal: ``view(request, contact, token, …)``.
+
+    The token is resolved (and refused with its own page when expired or unknown) before the
+    view runs, so no view can forget it.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        try:
+            contact = _contact(request, token)
+        except LinkProblem as exc:
+            return exc.response
+        return view(request, contact, token, *args, **kwargs)
+
+    return wrapper
+
+
 def _actor(request: HttpRequest, contact: Contact) -> Actor:
     return Actor(
         user=None,
@@ -160,11 +179,8 @@ def client_payments(contact: Contact):
 
 @public
 @require_safe
-def home(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def home(request: HttpRequest, contact: Contact, token: str) -> HttpResponse:
     projects = list(Project.objects.filter(contact=contact).prefetch_related("milestones", "files"))
     return page(
         request,
@@ -184,11 +200,8 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
 
 @public
 @require_safe
-def project_page(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def project_page(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     project = _own_project(contact, pk)
     return page(
         request,
@@ -207,11 +220,8 @@ def project_page(request: HttpRequest, token: str, pk) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "HEAD", "POST"])
-def milestone_page(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def milestone_page(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     milestone = _own_milestone(contact, pk)
     form = MilestoneDecisionForm(request.POST or None)
     if request.method == "POST":
@@ -254,11 +264,8 @@ def milestone_page(request: HttpRequest, token: str, pk) -> HttpResponse:
 
 @public
 @require_POST
-def comment(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def comment(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     project = _own_project(contact, pk)
     limited = _limited(request, "portal.write", WRITE_RATE)
     if limited:
@@ -276,11 +283,8 @@ def comment(request: HttpRequest, token: str, pk) -> HttpResponse:
 
 @public
 @require_safe
-def file_download(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def file_download(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     shared = SharedFile.objects.filter(project__contact=contact, pk=pk).first()
     if shared is None:
         raise Http404("No such file")
@@ -289,11 +293,8 @@ def file_download(request: HttpRequest, token: str, pk) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "HEAD", "POST"])
-def questionnaire(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def questionnaire(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     project = _own_project(contact, pk)
     existing = OnboardingResponse.objects.filter(project=project).first()
     form = QuestionnaireForm(request.POST or None, initial=existing.answers if existing else None)
@@ -319,11 +320,8 @@ def questionnaire(request: HttpRequest, token: str, pk) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "HEAD", "POST"])
-def feedback(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def feedback(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     project = _own_project(contact, pk)
     if not project.is_closed:
         raise Http404("Feedback opens when the project is closed")
@@ -361,53 +359,41 @@ def feedback(request: HttpRequest, token: str, pk) -> HttpResponse:
 
 @public
 @require_safe
-def closeout_page(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def closeout_page(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     project = _own_project(contact, pk)
     if not project.is_closed:
         raise Http404("Not closed")
     return page(request, "portal/closeout.html", {"token": token, "project": project})
 
 
-@public
-@require_safe
-def open_proposal(request: HttpRequest, token: str, pk) -> HttpResponse:
-    """A fresh link of the proposal's own scope, then its client page."""
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
-    proposal = client_proposals(contact).filter(pk=pk).first()
-    if proposal is None:
-        raise Http404("No such proposal")
-    raw = public_tokens.issue_token("proposal", proposal, expires_in=dt.timedelta(days=7))
-    return protect(redirect(reverse("sales_portal:proposal", args=[raw])))
+def _open_document(queryset, pk, scope: str, url_name: str) -> HttpResponse:
+    """A fresh link of the document's own scope (7 days), then its existing client page."""
+    document = queryset.filter(pk=pk).first()
+    if document is None:
+        raise Http404("No such document")
+    raw = public_tokens.issue_token(scope, document, expires_in=dt.timedelta(days=7))
+    return protect(redirect(reverse(url_name, args=[raw])))
 
 
 @public
 @require_safe
-def open_invoice(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
-    invoice = client_invoices(contact).filter(pk=pk).first()
-    if invoice is None:
-        raise Http404("No such invoice")
-    raw = public_tokens.issue_token("invoice", invoice, expires_in=dt.timedelta(days=7))
-    return protect(redirect(reverse("billing_portal:invoice", args=[raw])))
+@client_page
+def open_proposal(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
+    return _open_document(client_proposals(contact), pk, "proposal", "sales_portal:proposal")
 
 
 @public
 @require_safe
-def contract_pdf(request: HttpRequest, token: str, pk) -> HttpResponse:
-    try:
-        contact = _contact(request, token)
-    except LinkProblem as exc:
-        return exc.response
+@client_page
+def open_invoice(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
+    return _open_document(client_invoices(contact), pk, "invoice", "billing_portal:invoice")
+
+
+@public
+@require_safe
+@client_page
+def contract_pdf(request: HttpRequest, contact: Contact, token: str, pk) -> HttpResponse:
     contract = client_contracts(contact).filter(pk=pk).first()
     if contract is None:
         raise Http404("No such contract")
