@@ -141,6 +141,7 @@ def test_never_two_reminders_a_day_even_when_the_sweep_job_runs_twice(
 def test_payment_stops_reminders_at_once(actor, invoice, smtp_server, run_jobs, time_machine):
     at(day(0), time_machine)
     dunning.sweep()
+    run_jobs()
     services.record_payment(actor, invoice=invoice, amount="120.00", send_receipt=False)
     run_jobs()
     assert DunningCase.objects.get(invoice=invoice).state == DunningCase.State.PAID
@@ -151,6 +152,22 @@ def test_payment_stops_reminders_at_once(actor, invoice, smtp_server, run_jobs, 
     run_jobs()
     assert sent_steps(invoice) == [("Due today", day(0))]
     assert subjects(smtp_server) == [f"Invoice {invoice.number} is due today"]
+
+
+def test_a_reminder_queued_before_the_payment_is_withdrawn_not_sent(
+    actor, invoice, smtp_server, run_jobs, time_machine
+):
+    from throughline.messaging.models import OutboundMessage
+
+    at(day(0), time_machine)
+    dunning.sweep()  # the "due today" reminder is queued …
+    services.record_payment(actor, invoice=invoice, amount="120.00", send_receipt=False)
+    run_jobs()  # … and the payment lands before a worker sends it
+    assert smtp_server.messages == []
+    message = Reminder.objects.get(invoice=invoice, sent_on=day(0)).message
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.SUPPRESSED
+    assert message.status_reason == "withdrawn: the invoice is no longer open"
 
 
 def test_a_partial_payment_keeps_reminding_about_what_is_left(

@@ -9,3 +9,7 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         # Event handlers, periodic sweeps and contact timeline entries of this app.
         from throughline.billing import handlers, handlers_delivery, tasks, timeline  # noqa: F401
+        from throughline.billing.services.dunning import reminder_still_due
+        from throughline.messaging.services import send_time_check
+
+        send_time_check(reminder_still_due)

@@ -161,6 +161,25 @@ def send_time_filler(fn: Any) -> Any:
     return fn
 
 
+# Send-time checks: an app whose queued e-mail may have become pointless by the time it goes
+# out (a payment reminder for an invoice paid meanwhile) registers ``fn(message) -> reason``;
+# a non-empty reason withdraws the message instead of sending it.
+_send_time_checks: list[Any] = []
+
+
+def send_time_check(fn: Any) -> Any:
+    _send_time_checks.append(fn)
+    return fn
+
+
+def _withdrawn_reason(message: OutboundMessage) -> str:
+    for check in _send_time_checks:
+        reason = check(message)
+        if reason:
+            return f"withdrawn: {reason}"
+    return ""
+
+
 def unsubscribe_url(message: OutboundMessage) -> str:
     return settings.BASE_URL + reverse("messaging:unsubscribe", args=[message.unsubscribe_token])
 
@@ -208,6 +227,7 @@ def deliver_message(message_id: str, attachments: list[dict[str, str]] | None = 
         if message.status != OutboundMessage.Status.QUEUED:
             return message.status
         reason = _blocked_reason(message.to_email, message.kind, message.contact)
+        reason = reason or _withdrawn_reason(message)
         if reason:
             message.status, message.status_reason = OutboundMessage.Status.SUPPRESSED, reason
             message.save(update_fields=["status", "status_reason", "updated_at"])

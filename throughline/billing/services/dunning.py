@@ -309,6 +309,29 @@ def resolve_dispute(actor: Actor, invoice: Invoice) -> DunningCase:
     return case
 
 
+REMINDER_KEY = "billing.dunning:"
+
+
+def reminder_still_due(message) -> str:
+    """Send-time check of a queued reminder: "" to send it, else why it is withdrawn.
+
+    A payment, a dispute or a pause between queueing and sending stops the reminder at once,
+    without waiting for ``invoice.paid``'s handler (e-mail jobs run first).
+    """
+    key = message.idempotency_key or ""
+    if not key.startswith(REMINDER_KEY):
+        return ""
+    invoice_id = key.removeprefix(REMINDER_KEY).split(":", 1)[0]
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or not invoice.is_open:
+        return "the invoice is no longer open"
+    if DunningCase.objects.filter(invoice=invoice, state=DunningCase.State.DISPUTED).exists():
+        return "the invoice is disputed"
+    if DunningPause.objects.filter(contact_id=invoice.contact_id).exists():
+        return "reminders to this client are paused"
+    return ""
+
+
 def stop_on_payment(invoice_id: str) -> bool:
     """``invoice.paid``: the case is closed (the sweep ignores paid invoices anyway)."""
     return bool(
@@ -508,7 +531,7 @@ def _send_step(
             context=reminder_context(invoice, today, fee_note),
             contact=contact,
             source=f"billing.invoice:{invoice.pk}",
-            idempotency_key=f"billing.dunning:{invoice.pk}:{index}",
+            idempotency_key=f"{REMINDER_KEY}{invoice.pk}:{index}",
         )
     else:
         entry.outcome = Reminder.Outcome.NO_ADDRESS
