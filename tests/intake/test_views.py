@@ -96,6 +96,7 @@ def test_detail_shows_the_lead_and_the_contacts_timeline(client_as, leads, actor
     html = client_as("viewer").get(reverse("intake:lead_detail", args=[lead.pk])).content.decode()
     assert "Prefers mornings" in html and "Lead via api" in html
     assert "Quick actions" not in html  # viewers cannot act
+    assert reverse("intake_routing:lead_history", args=[lead.pk]) in html
 
 
 def test_log_call_answers_the_lead(client_as, leads):
