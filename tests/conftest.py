@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -175,3 +176,38 @@ def _seed_data_after_flush(request):
     for module, function in SEED_MIGRATIONS:
         getattr(importlib.import_module(module), function)(apps, None)
     yield
+
+
+# --- A real browser -------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by `make test` (scripts/system-deps)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's Chromium driven by Playwright (no ``playwright install``, no download).
+
+    A missing browser fails the test rather than skipping it: `make test` installs it.
+    """
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make system-deps`"
+    from playwright.sync_api import sync_playwright
+
+    # TRICKY: the sync API runs an asyncio loop in this thread, and Django refuses ORM calls
+    # from a thread with a running loop. The test's own ORM calls are plain sync code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

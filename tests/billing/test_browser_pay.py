@@ -4,34 +4,19 @@ through the Stripe stand-in's hosted checkout page, whose signed webhook marks t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from throughline.billing.models import Invoice
 from throughline.billing.services import sending
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(monkeypatch):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/browser/conftest.py
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            browser.close()
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(15_000)
+    return context.new_page()
 
 
 def test_client_pays_from_the_invoice_page(

@@ -8,7 +8,6 @@ import zoneinfo
 
 import pytest
 
-from tests.browser.conftest import browser  # noqa: F401 - Playwright fixture
 from tests.browser.test_contact_timeline import PASSWORD
 from throughline.core.actor import Actor
 from throughline.core.models import Channel, Organization, User
@@ -22,7 +21,7 @@ NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
 @pytest.mark.browser
-def test_a_visitor_books_a_slot_in_their_own_time_zone(live_server, transactional_db, browser):  # noqa: F811
+def test_a_visitor_books_a_slot_in_their_own_time_zone(live_server, transactional_db, chromium):
     Organization.current()
     host = User.objects.create_user(
         "casey@example.com", PASSWORD, role=Role.SALES, full_name="Casey Seller"
@@ -40,7 +39,7 @@ def test_a_visitor_books_a_slot_in_their_own_time_zone(live_server, transactiona
     slot = free_slots(availability)[2]
     local = slot.starts_at.astimezone(NEW_YORK)
 
-    context = browser.new_context(
+    context = chromium.new_context(
         timezone_id="America/New_York", viewport={"width": 1100, "height": 900}
     )
     context.set_default_timeout(10_000)

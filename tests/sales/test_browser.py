@@ -6,7 +6,6 @@ Playwright (sync API) drives Debian's /usr/bin/chromium (no ``playwright install
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -19,39 +18,7 @@ from throughline.sales.models import Deal, Pipeline, Proposal, ProposalAcceptanc
 from throughline.sales.services import pipeline as pipeline_services
 from throughline.sales.services import proposals as proposal_services
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 browser_db = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def chromium(request):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    # The sync API runs an event loop in this thread; the test's own ORM calls are plain sync.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def new_page(chromium, request, name: str):
