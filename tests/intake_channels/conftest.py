@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
-from tests.browser.conftest import browser, page  # noqa: F401 - Playwright fixtures
+from tests.browser.conftest import page  # noqa: F401 - Playwright fixture
 from tests.conftest import free_port
 from throughline.core.actor import Actor
 from throughline.core.models import Channel
