@@ -8,8 +8,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test bench lint format demo clean system-deps
 
-$(BIN)/python:
+$(BIN)/python: requirements-bootstrap.lock
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --require-hashes -r requirements-bootstrap.lock
 
 # Runtime dependencies only (make run).
 $(VENV)/.installed-run: requirements.lock pyproject.toml | $(BIN)/python
