@@ -29,12 +29,18 @@ def summary(values: list[float]) -> str:
 
 
 class ScratchDatabase:
-    """A throw-away database (PostgreSQL or SQLite file) migrated for one bench run."""
+    """A throw-away database (PostgreSQL or SQLite file) migrated for one bench run.
 
-    def __init__(self, kind: str, var_dir: Path):
+    ``keep``: a named PostgreSQL database kept after the run and reused by the next one (for
+    iterating on one report without seeding a million rows each time); ``existed`` tells
+    whether it was already there (then it is migrated, not seeded again)."""
+
+    def __init__(self, kind: str, var_dir: Path, keep: str | None = None):
         self.kind = kind
         self.var_dir = var_dir
-        self.name = f"tl_bench_{uuid.uuid4().hex[:8]}"
+        self.keep = keep if kind == "postgres" else None
+        self.name = self.keep or f"tl_bench_{uuid.uuid4().hex[:8]}"
+        self.existed = False
         if kind == "postgres":
             self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.name
         else:
@@ -55,7 +61,13 @@ class ScratchDatabase:
             import psycopg
 
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
+                self.existed = bool(
+                    conn.execute(
+                        "SELECT 1 FROM pg_database WHERE datname = %s", [self.name]
+                    ).fetchone()
+                )
+                if not self.existed:
+                    conn.execute(f'CREATE DATABASE "{self.name}"')
         subprocess.run(
             [sys.executable, "-m", "throughline", "migrate", "-v0"],
             env=self.env,
@@ -65,7 +77,7 @@ class ScratchDatabase:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.kind == "postgres":
+        if self.kind == "postgres" and not self.keep:
             import psycopg
 
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

@@ -322,6 +322,10 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=500_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--keep-db", metavar="NAME", help="keep the seeded database under NAME and reuse it"
+    )
+    parser.add_argument("--only", help="time only the reports whose name contains this")
     args = parser.parse_args()
     try:
         import psycopg
@@ -330,7 +334,10 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 - any reason PostgreSQL is not there
         print(f"reports bench needs PostgreSQL ({PG_ADMIN_URL}): {exc}; skipped")
         return 0
-    with tempfile.TemporaryDirectory() as var, ScratchDatabase("postgres", Path(var)) as db:
+    with (
+        tempfile.TemporaryDirectory() as var,
+        ScratchDatabase("postgres", Path(var), keep=args.keep_db) as db,
+    ):
         setup_django(db.env)
         import time_machine
 
@@ -344,7 +351,10 @@ def main() -> int:
         from throughline.reports.kpis.sales import sales_kpis
 
         t0 = time.perf_counter()
-        seed(args)
+        if db.existed:
+            print(f"reusing the seeded database {db.name}")
+        else:
+            seed(args)
         print(
             f"seeded {args.invoices} invoices, {args.deals} deals, {args.leads} leads "
             f"in {time.perf_counter() - t0:.1f} s"
@@ -377,6 +387,8 @@ def main() -> int:
         with time_machine.travel(dt.datetime.combine(AS_OF, dt.time(12), tzinfo=dt.UTC)):
             results = {}
             for name, report, sql in cases:
+                if args.only and args.only not in name:
+                    continue
                 report_ms, result = best_ms(report, args.repeat)
                 sql_ms, sql_rows = best_ms(sql, args.repeat)
                 results[name] = (result, sql_rows)
@@ -386,6 +398,8 @@ def main() -> int:
                     flush=True,
                 )
         for name in ("aging", "aging (past)"):
+            if name not in results:
+                continue
             report, rows = results[name]
             same = all(
                 report["buckets"][k] == dict(rows).get(k, Decimal(0)) for k in report["buckets"]
