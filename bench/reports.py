@@ -134,7 +134,7 @@ SEED_SQL = [
     INSERT INTO intake_lead (id, created_at, updated_at, contact_id, source_id, channel, status,
         status_reason, first_name, last_name, email, phone, company_name, website, title,
         message, utm, referrer, custom, external_id, score, received_at, matched_on,
-        contact_created, first_response_at, sla_due_at, owner_id)
+        contact_created, first_response_at, sla_due_at, owner_id, tier, qualification)
     SELECT md5('l' || n)::uuid, now(), now(), md5('c' || (n %% %(contacts)s))::uuid,
            (SELECT id FROM intake_leadsource ORDER BY id OFFSET (n %% 8) LIMIT 1), 'form',
            (ARRAY['new', 'contacted', 'qualified', 'converted', 'rejected', 'nurturing'])
@@ -144,7 +144,7 @@ SEED_SQL = [
            CASE WHEN random() < 0.8 THEN received + (random() ^ 3 * 7200) * interval '1 second'
            END,
            received + interval '5 minutes',
-           (SELECT id FROM core_user ORDER BY id OFFSET (n %% 10) LIMIT 1)
+           (SELECT id FROM core_user ORDER BY id OFFSET (n %% 10) LIMIT 1), '', '{}'
     FROM (SELECT n, %(as_of)s::timestamptz - random() * interval '730 days' AS received
           FROM generate_series(1, %(leads)s) n) l
     """,
@@ -354,7 +354,11 @@ def main() -> int:
         if db.existed:
             print(f"reusing the seeded database {db.name}")
         else:
-            seed(args)
+            try:
+                seed(args)
+            except BaseException:
+                db.keep = None  # half-seeded: not reused
+                raise
         print(
             f"seeded {args.invoices} invoices, {args.deals} deals, {args.leads} leads "
             f"in {time.perf_counter() - t0:.1f} s"

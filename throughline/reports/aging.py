@@ -22,7 +22,6 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -135,24 +134,43 @@ def open_invoices(as_of: dt.date, base: str | None = None) -> list[OpenInvoice]:
 # converted and rounded before summing, as the definition says; buckets by due-date ranges (no
 # date arithmetic, so the same SQL runs on PostgreSQL and SQLite).
 #
-# Open amounts at a past date re-sum the allocations dated up to it. When nothing was received
-# or credited after ``as_of`` (the dashboard's usual "today"), that sum is billing's maintained
-# ``amount_due`` (kept equal to payable − allocations by billing.services.settlement), read
-# from the invoice row without touching allocations.
+# Open amounts at a past date: billing keeps ``amount_due`` equal to payable − every allocation
+# (billing.services.settlement), so the open amount at ``as_of`` is today's ``amount_due`` plus
+# what was allocated by payments received, or credit notes issued, after ``as_of`` — a few rows
+# for a recent date, found through the indexes on the payment's receipt date and the credit
+# note's issue date. An invoice counts when that open amount is positive: open today, or
+# settled (partly) since. When nothing was received or credited after ``as_of`` (the
+# dashboard's usual "today"), the open amount is ``amount_due`` alone.
 OPEN_AS_OF = """
+  WITH s AS ({later})
   SELECT inv.contact_id, inv.currency, inv.exchange_rate,
          COALESCE(inv.due_date, inv.issue_date) AS due,
-         inv.payable_total - COALESCE(s.settled, 0) AS open_amount
+         inv.amount_due + COALESCE(s.later, 0) AS open_amount
   FROM billing_invoice inv
-  LEFT JOIN (
-    SELECT a.invoice_id, SUM(a.amount) AS settled
-    FROM billing_allocation a
-    LEFT JOIN billing_payment p ON p.id = a.payment_id
-    LEFT JOIN billing_invoice c ON c.id = a.credit_note_id
-    WHERE p.received_on <= %s OR c.issue_date <= %s
-    GROUP BY a.invoice_id
-  ) s ON s.invoice_id = inv.id
+  LEFT JOIN s ON s.invoice_id = inv.id
   WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %s
+    AND inv.amount_due > 0
+  UNION ALL
+  SELECT inv.contact_id, inv.currency, inv.exchange_rate,
+         COALESCE(inv.due_date, inv.issue_date) AS due, s.later AS open_amount
+  FROM s JOIN billing_invoice inv ON inv.id = s.invoice_id
+  WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %s
+    AND inv.amount_due = 0
+"""
+# Allocated after ``as_of``, per invoice (positional parameters: as_of twice): from the
+# payments received and the credit notes issued after it, each through its own index.
+SETTLED_LATER = """
+    SELECT x.invoice_id, SUM(x.amount) AS later
+    FROM (
+      SELECT a.invoice_id, a.amount
+      FROM billing_payment p JOIN billing_allocation a ON a.payment_id = p.id
+      WHERE p.received_on > %s
+      UNION ALL
+      SELECT a.invoice_id, a.amount
+      FROM billing_invoice c JOIN billing_allocation a ON a.credit_note_id = c.id
+      WHERE c.document_type = 'credit_note' AND c.issue_date > %s
+    ) x
+    GROUP BY x.invoice_id
 """
 OPEN_NOW = """
   SELECT inv.contact_id, inv.currency, inv.exchange_rate,
@@ -185,28 +203,7 @@ WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT
 GROUP BY i.contact_id, i.due
 ORDER BY i.due, i.contact_id
 """
-# PostgreSQL, for the forecast: days to due instead of the date, and the invoices whose timing
-# no longer depends on their due date folded into one row per client — overdue ones of a client
-# with too little history (paid "today" on the terms: 0) and those later than the client has
-# ever been (spread: FOLDED_SPREAD). ``l``: per client, paid invoices in the history and the
-# latest it ever paid.
-OPEN_BY_CLIENT_FOLDED_SQL = """
-SELECT x.contact_id::text, x.due_in, COUNT(*), SUM(x.amount)::float8
-FROM (
-  SELECT i.contact_id,
-         CASE WHEN COALESCE(l.n, 0) >= %s AND i.due - %s::date < -l.latest THEN %s
-              WHEN COALESCE(l.n, 0) < %s AND i.due < %s::date THEN 0
-              ELSE i.due - %s::date END AS due_in,
-         CASE WHEN i.currency = %s THEN i.open_amount
-              ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END AS amount
-  FROM ({rows}) i
-  LEFT JOIN unnest(%s::uuid[], %s::int[], %s::int[]) AS l(contact_id, n, latest)
-         ON l.contact_id = i.contact_id
-  WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT NULL)
-) x
-GROUP BY x.contact_id, x.due_in
-ORDER BY x.due_in, x.contact_id
-"""
+# The forecast's marker for open invoices spread over the next days (forecast_inputs).
 FOLDED_SPREAD = -1_000_000
 # Grouping a few hundred thousand rows: enough memory that PostgreSQL's hash aggregates and
 # window sorts stay off disk (SET LOCAL: this transaction only).
@@ -230,31 +227,12 @@ def settled_through(as_of: dt.date) -> bool:
     )
 
 
-def _open_rows(as_of: dt.date, fast: bool | None = None) -> tuple[str, list]:
+def open_rows(as_of: dt.date, fast: bool | None = None) -> tuple[str, list]:
     if fast is None:
         fast = settled_through(as_of)
-    return (OPEN_NOW, [as_of]) if fast else (OPEN_AS_OF, [as_of, as_of, as_of])
-
-
-def open_by_client_folded(
-    as_of: dt.date, base: str, history: dict, min_history: int, fast: bool | None = None
-) -> list[tuple]:
-    """PostgreSQL: as ``open_by_client``, with the rows whose timing no longer depends on the
-    due date folded per client (see OPEN_BY_CLIENT_FOLDED_SQL); ``history``: contact id (text)
-    → sorted days late."""
-    from django.db import connection
-
-    rows_sql, rows_params = _open_rows(as_of, fast)
-    contacts = list(history)
-    sql = OPEN_BY_CLIENT_FOLDED_SQL.format(places=money.minor_unit(base), rows=rows_sql)
-    params = [min_history, as_of, FOLDED_SPREAD, min_history, as_of, as_of, base]
-    params += rows_params
-    params += [contacts, [len(history[c]) for c in contacts], [history[c][-1] for c in contacts]]
-    params += [base]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    if fast:
+        return OPEN_NOW, [as_of]
+    return OPEN_AS_OF.format(later=SETTLED_LATER), [as_of] * 4
 
 
 def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[tuple]:
@@ -264,7 +242,7 @@ def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[
     its results to the minor unit; hundreds of thousands of rows come back."""
     from django.db import connection
 
-    rows_sql, rows_params = _open_rows(as_of, fast)
+    rows_sql, rows_params = open_rows(as_of, fast)
     postgres = connection.vendor == "postgresql"
     sql = OPEN_BY_CLIENT_SQL.format(
         places=money.minor_unit(base),
@@ -289,7 +267,7 @@ def bucket_sums(as_of: dt.date, base: str, fast: bool | None = None) -> tuple[di
     from django.db import connection
 
     day = dt.timedelta(days=1)
-    rows_sql, rows_params = _open_rows(as_of, fast)
+    rows_sql, rows_params = open_rows(as_of, fast)
     params = [base, as_of, as_of - 30 * day, as_of - 60 * day, as_of - 90 * day, base]
     sums, counts = {}, {}
     with connection.cursor() as cursor:

@@ -83,21 +83,38 @@ def expected_by_day(items: Items, days: int) -> tuple[np.ndarray, dict, float]:
 
 
 def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
-    """``sims`` × ``days`` matrix of simulated receipts per day."""
+    """``sims`` × ``days`` matrix of simulated receipts per day.
+
+    Items certain to arrive on one day (probability 1, one day: invoices on the terms,
+    instalments, retainers) are the same in every future and added once; the others draw
+    whether they happen (when their probability is below 1) and on which of their days (when
+    they have several)."""
     rng = np.random.default_rng(seed)
+    certain = (items.probability >= 1) & (items.length == 1)
+    when = items.base[certain] + items.pool[items.start[certain]]
+    inside = when < days
+    fixed = np.bincount(when[inside], weights=items.amount[certain][inside], minlength=days)
     totals = np.zeros(sims * days)
-    step = max(1, _CHUNK // sims)
     sim_index = np.arange(sims)[:, None] * days
-    for lo in range(0, len(items), step):
-        hi = min(lo + step, len(items))
-        picks = (rng.random((sims, hi - lo)) * items.length[lo:hi]).astype(np.int64)
-        when = items.base[lo:hi] + items.pool[items.start[lo:hi] + picks]
-        happens = rng.random((sims, hi - lo)) < items.probability[lo:hi]
-        keep = happens & (when < days)
-        flat = (sim_index + when)[keep]
-        weights = np.broadcast_to(items.amount[lo:hi], keep.shape)[keep]
-        totals += np.bincount(flat, weights=weights, minlength=sims * days)
-    return totals.reshape(sims, days)
+    for group in (~certain & (items.length == 1), items.length > 1):
+        chosen = np.flatnonzero(group)
+        step = max(1, _CHUNK // sims)
+        for lo in range(0, len(chosen), step):
+            part = chosen[lo : lo + step]
+            length, start = items.length[part], items.start[part]
+            if (length > 1).any():
+                picks = (rng.random((sims, len(part))) * length).astype(np.int64)
+                when = items.base[part] + items.pool[start + picks]
+            else:
+                when = np.broadcast_to(items.base[part] + items.pool[start], (sims, len(part)))
+            keep = when < days
+            probability = items.probability[part]
+            if (probability < 1).any():
+                keep = keep & (rng.random((sims, len(part))) < probability)
+            flat = (sim_index + when)[keep]
+            weights = np.broadcast_to(items.amount[part], keep.shape)[keep]
+            totals += np.bincount(flat, weights=weights, minlength=sims * days)
+    return totals.reshape(sims, days) + fixed[:days]
 
 
 def forecast(today: dt.date, days: int, *, sims: int = SIMULATIONS, seed: int = SEED) -> dict:

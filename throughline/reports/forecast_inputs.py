@@ -18,7 +18,7 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber, TruncDate
 
 from throughline.core import money
-from throughline.reports.aging import open_by_client, open_by_client_folded
+from throughline.reports.aging import FOLDED_SPREAD, open_by_client
 from throughline.reports.common import installed, org_tz, start_of_day
 
 TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
@@ -124,11 +124,7 @@ class Rates:
 def lateness_history(contact_ids, as_of: dt.date) -> dict:
     """Days late (paid date − due date; negative: early) of each client's most recent
     ``HISTORY_LIMIT`` invoices fully paid before ``as_of``, sorted ascending; keyed by the
-    contact id as text."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return _lateness_in_sql(as_of)
+    contact id as text. (PostgreSQL: see OPEN_WITH_HISTORY_SQL.)"""
     from throughline.billing.models import DocumentType, Invoice
 
     recent = (
@@ -153,30 +149,86 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
     return {k: sorted(v) for k, v in history.items()}
 
 
-LATENESS_SQL = """
-SELECT contact_id, array_agg(late ORDER BY late)
+# PostgreSQL, one statement: the open invoices at ``as_of`` (reports.aging's open rows), each of
+# their clients' lateness history (``h``: the ``HISTORY_LIMIT`` most recent paid invoices, read
+# newest first from the partial index billing_inv_paid_history — a few index pages per client,
+# however many invoices the client has) and the open invoices grouped per client and due day,
+# the rows whose timing no longer depends on the due date folded into one row per client:
+# overdue ones of a client with too little history (paid "today" on the terms: 0) and those
+# later than the client has ever been (spread: FOLDED_SPREAD). History rows come back as
+# ('h', client, …, days late sorted), group rows as ('g', client, days to due, count, amount).
+OPEN_WITH_HISTORY_SQL = """
+WITH o AS MATERIALIZED (
+  SELECT r.contact_id, r.due,
+         CASE WHEN r.currency = %(base)s THEN r.open_amount
+              ELSE ROUND(r.open_amount * r.exchange_rate, {places}) END AS amount
+  FROM ({rows}) r
+  WHERE ROUND(r.open_amount, 6) > 0 AND (r.currency = %(base)s OR r.exchange_rate IS NOT NULL)
+),
+h AS (
+  SELECT c.contact_id, l.late, cardinality(l.late) AS n
+  FROM (SELECT DISTINCT contact_id FROM o) c
+  CROSS JOIN LATERAL (
+    SELECT array_agg(x.late ORDER BY x.late) AS late
+    FROM (
+      SELECT (i.paid_at AT TIME ZONE %(tz)s)::date - i.due_date AS late
+      FROM billing_invoice i
+      WHERE i.contact_id = c.contact_id AND i.document_type = 'invoice'
+        AND i.paid_at IS NOT NULL AND i.paid_at < %(until)s AND i.due_date IS NOT NULL
+      ORDER BY i.paid_at DESC
+      LIMIT %(limit)s
+    ) x
+  ) l
+  WHERE l.late IS NOT NULL
+)
+SELECT 'g' AS kind, x.contact_id::text, x.due_in, COUNT(*), SUM(x.amount)::float8, NULL::int[]
 FROM (
-  SELECT contact_id, (paid_at AT TIME ZONE %(tz)s)::date - due_date AS late,
-         ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY paid_at DESC) AS recency
-  FROM billing_invoice
-  WHERE document_type = 'invoice' AND paid_at < %(until)s AND due_date IS NOT NULL
-) h
-WHERE recency <= %(limit)s
-GROUP BY contact_id
+  SELECT o.contact_id, o.amount,
+         CASE WHEN COALESCE(h.n, 0) >= %(min)s AND o.due - %(as_of)s::date < -h.late[h.n]
+                THEN %(spread)s
+              WHEN COALESCE(h.n, 0) < %(min)s AND o.due < %(as_of)s::date THEN 0
+              ELSE o.due - %(as_of)s::date END AS due_in
+  FROM o LEFT JOIN h ON h.contact_id = o.contact_id
+) x
+GROUP BY x.contact_id, x.due_in
+UNION ALL
+SELECT 'h', h.contact_id::text, NULL, NULL, NULL, h.late FROM h
+ORDER BY 1, 3, 2
 """
 
 
-def _lateness_in_sql(as_of: dt.date) -> dict:
-    """PostgreSQL: each client's sorted lateness as one array (one row per client)."""
+def _open_with_history(as_of: dt.date, base: str) -> tuple[list[tuple], dict]:
+    """PostgreSQL: ``(folded groups, history)`` — see OPEN_WITH_HISTORY_SQL; the groups as
+    ``open_by_client`` returns them, the history keyed by contact id as text."""
     from django.db import connection, transaction
 
-    from throughline.reports.aging import REPORT_WORK_MEM
+    from throughline.reports.aging import REPORT_WORK_MEM, open_rows
 
-    params = {"tz": str(org_tz()), "until": start_of_day(as_of), "limit": HISTORY_LIMIT}
+    rows_sql, rows_params = open_rows(as_of)
+    params = {
+        "base": base,
+        "tz": str(org_tz()),
+        "until": start_of_day(as_of),
+        "limit": HISTORY_LIMIT,
+        "min": MIN_HISTORY,
+        "as_of": as_of,
+        "spread": FOLDED_SPREAD,
+    }
+    # The open rows' own placeholders are positional: name them for this statement.
+    names = [f"r{i}" for i in range(len(rows_params))]
+    params.update(zip(names, rows_params, strict=True))
+    rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
+    sql = OPEN_WITH_HISTORY_SQL.format(places=money.minor_unit(base), rows=rows_sql)
+    groups, history = [], {}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        cursor.execute(LATENESS_SQL, params)
-        return {str(contact): late for contact, late in cursor.fetchall()}
+        cursor.execute(sql, params)
+        for kind, contact, due_in, count, amount, late in cursor.fetchall():
+            if kind == "g":
+                groups.append((contact, due_in, count, amount))
+            else:
+                history[contact] = late
+    return groups, history
 
 
 def invoice_items(as_of: dt.date, base: str) -> Items:
@@ -187,9 +239,7 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        history = lateness_history([], as_of)  # every client's, one array each
-        history = {c: late for c, late in history.items() if late}
-        groups = open_by_client_folded(as_of, base, history, MIN_HISTORY)
+        groups, history = _open_with_history(as_of, base)
     else:
         groups = open_by_client(as_of, base)
         history = lateness_history({g[0] for g in groups}, as_of) if groups else {}
@@ -349,6 +399,10 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
     Arrays built column by column (200k deals in the benchmark)."""
     if not installed("sales"):
         return Items.empty()
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return _pipeline_arrays(_pipeline_in_sql(as_of, rates))
     from throughline.sales.models import Deal, DealStageChange
 
     moment = start_of_day(as_of)
@@ -389,6 +443,69 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
     )
     no_date = as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS)
     offset = np.array([max((c or no_date) - as_of, dt.timedelta(0)).days for c in closes])
+    return _pipeline_arrays((amount, probability, offset))
+
+
+# PostgreSQL: the same deals, stage probabilities and offsets computed in one statement; amounts
+# converted by ``factor`` (base units per unit) of each currency with a known rate — deals in
+# other currencies are left out, as above.
+PIPELINE_SQL = """
+WITH changed AS (
+  SELECT DISTINCT deal_id FROM sales_dealstagechange WHERE at >= %(moment)s
+), stage_then AS (
+  SELECT DISTINCT ON (c.deal_id) c.deal_id, st.probability
+  FROM sales_dealstagechange c
+  JOIN changed USING (deal_id)
+  JOIN sales_stage st ON st.id = c.to_stage_id
+  WHERE c.at < %(moment)s
+  ORDER BY c.deal_id, c.at DESC, c.id DESC
+)
+SELECT d.value::float8 * f.factor,
+       COALESCE(t.probability, s.probability)::float8,
+       GREATEST(COALESCE(d.expected_close_date, %(no_date)s::date) - %(as_of)s::date, 0)
+FROM sales_deal d
+JOIN unnest(%(currencies)s::text[], %(factors)s::float8[]) AS f(currency, factor)
+  ON f.currency = d.currency
+JOIN sales_stage s ON s.id = d.stage_id
+LEFT JOIN stage_then t ON t.deal_id = d.id
+WHERE d.created_at < %(moment)s AND (d.status = 'open' OR d.closed_at >= %(moment)s)
+ORDER BY d.created_at, d.id
+"""
+
+
+def _pipeline_in_sql(as_of: dt.date, rates: Rates) -> tuple[np.ndarray, ...]:
+    from django.db import connection
+
+    from throughline.sales.models import Deal
+
+    factors = {}
+    for currency in Deal.objects.order_by().values_list("currency", flat=True).distinct():
+        one = rates.to_base(Decimal(1_000_000), currency)
+        if one is not None:
+            factors[currency] = float(one) / 1_000_000
+    params = {
+        "moment": start_of_day(as_of),
+        "as_of": as_of,
+        "no_date": as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS),
+        "currencies": list(factors),
+        "factors": list(factors.values()),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(PIPELINE_SQL, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
+    amount, probability, offset = zip(*rows, strict=True)
+    return (
+        np.round(np.array(amount, dtype=float), 2),
+        np.array(probability, dtype=float),
+        np.array(offset, dtype=np.int64),
+    )
+
+
+def _pipeline_arrays(columns: tuple[np.ndarray, ...]) -> Items:
+    """Items from the deals' base amounts, stage probabilities (percent) and day offsets."""
+    amount, probability, offset = columns
     keep = (amount > 0) & (probability > 0)  # NaN (no rate) compares False: left out
     n = int(keep.sum())
     return Items(

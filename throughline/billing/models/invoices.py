@@ -193,6 +193,34 @@ class Invoice(TimestampedModel):
             models.Index(fields=["status", "due_date"]),
             models.Index(fields=["contact", "status"]),
             models.Index(fields=["document_type", "issue_date"]),
+            # reports: a client's most recent paid invoices (the forecast's payment history)
+            models.Index(
+                fields=["contact", "-paid_at"],
+                include=["due_date"],
+                condition=Q(document_type="invoice", paid_at__isnull=False),
+                name="billing_inv_paid_history",
+            ),
+            # reports: open invoices (aging, DSO, the forecast) read from this index alone
+            models.Index(
+                fields=["due_date"],
+                include=[
+                    "id",
+                    "contact",
+                    "currency",
+                    "exchange_rate",
+                    "amount_due",
+                    "issue_date",
+                    "status",
+                ],
+                condition=Q(document_type="invoice", amount_due__gt=0),
+                name="billing_inv_open",
+            ),
+            # reports: the latest stored exchange rate of a currency (reports.forecast_inputs.Rates)
+            models.Index(
+                fields=["currency", "-issue_date"],
+                condition=Q(exchange_rate__isnull=False),
+                name="billing_inv_rates",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -82,7 +82,11 @@ class Payment(TimestampedModel):
                 name="uniq_gateway_payment",
             ),
         ]
-        indexes = [models.Index(fields=["contact", "currency", "status"])]
+        indexes = [
+            models.Index(fields=["contact", "currency", "status"]),
+            # reports: what was received after a date (aging and DSO at past dates)
+            models.Index(fields=["received_on"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount} {self.currency} on {self.received_on}"
