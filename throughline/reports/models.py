@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from throughline.core import money
 from throughline.core.models.base import TimestampedModel
 
 
@@ -83,6 +84,18 @@ class SourceSpend(TimestampedModel):
                 condition=models.Q(amount__gte=0), name="source_spend_amount_not_negative"
             ),
         ]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Loaded amounts carry the currency's own decimals (600.00 GBP, not 600.000)."""
+        entry = super().from_db(db, field_names, values)
+        loaded = entry.__dict__
+        if loaded.get("amount") is not None and loaded.get("currency"):
+            try:
+                entry.amount = money.quantize(entry.amount, entry.currency)
+            except money.MoneyError:
+                pass  # not a currency code: shown as stored
+        return entry
 
     def __str__(self) -> str:
         return f"{self.source} {self.month:%Y-%m}: {self.amount} {self.currency}"
