@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, str] = {
     "delivery.manage": "Create and edit project templates and the delivery settings",
     "routing.manage": "Change lead assignment rules, teams, fallback owner and escalation",
     "reports.review": "Tick weekly review items as reviewed, start this week's review",
+    "reports.spend": "Enter marketing spend per lead source (cost per lead and per won deal)",
 }
 
 _ALL = frozenset(PERMISSIONS)

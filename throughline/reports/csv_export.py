@@ -159,3 +159,22 @@ def clients_csv(report: dict | None) -> str:
             ]
         )
     return to_csv(header, rows)
+
+
+FUNNEL_KEYS = ["leads", "qualified", "deals", "won", "lead_to_won_rate"]
+COST_KEYS = ["spend", "cost_per_lead", "cost_per_won_deal"]
+
+
+def funnel_csv(report: dict | None) -> str:
+    """The funnel by source, one row per source and a ``(total)`` row, with spend and costs in
+    ``currency`` (empty where not computable). No lead data: header only."""
+    header = ["source", *FUNNEL_KEYS, "currency", *COST_KEYS]
+    rows = []
+    if report:
+        named = [*report["by_source"].items(), ("(total)", report["totals"])]
+        for source, row in named:
+            rows.append(
+                [source, *(row[k] for k in FUNNEL_KEYS), report["currency"]]
+                + [row[k] for k in COST_KEYS]
+            )
+    return to_csv(header, rows)

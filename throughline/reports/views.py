@@ -21,7 +21,7 @@ from throughline.reports.common import ReportParamError, installed, org_today
 from throughline.reports.kpis import kpis
 from throughline.reports.serialize import jsonable
 
-EXPORTS = ("kpis", "aging", "dso", "forecast", "backtest", "review", "clients")
+EXPORTS = ("kpis", "funnel", "aging", "dso", "forecast", "backtest", "review", "clients")
 BACKTEST_MONTHS = 6
 
 
@@ -116,6 +116,7 @@ def dashboard(request):
         "lead_sources": _lead_rows(leads["by_source"], link, "source", owners) if leads else [],
         "lead_owners": _lead_rows(leads["by_owner"], link, "owner", owners) if leads else [],
         "can_export": request.user.can("reports.export"),
+        "spend_url": reverse("reports:spend") if request.user.can("reports.spend") else "",
         "query": urlencode({k: v for k, v in link.base.items() if v}),
         "links": {
             "ar": link("drill_invoices", view="open"),
@@ -133,6 +134,7 @@ def dashboard(request):
             "deals_won": link("drill_deals", view="won"),
             "deals_lost": link("drill_deals", view="lost"),
             "deals_from_leads": link("drill_deals", view="from_leads"),
+            "won_from_leads": link("drill_deals", view="won_from_leads"),
             "proposals": link("drill_proposals"),
             "milestones_late": link("drill_milestones", view="late"),
             "milestones_delivered": link("drill_milestones", view="delivered"),
@@ -219,6 +221,11 @@ def export(request, report: str):
         from throughline.reports.kpis.clients import client_tables
 
         body = csv_export.clients_csv(client_tables(filters))
+    elif report == "funnel":
+        from throughline.reports.kpis.leads import lead_kpis
+
+        leads = lead_kpis(filters)
+        body = csv_export.funnel_csv(leads["funnel"] if leads else None)
     elif report == "review":
         from throughline.reports.review import review_for
 

@@ -7,12 +7,14 @@
 * SLA breaches: leads of the period answered after their SLA deadline, or not answered and past
   it now (or marked breached by intake's sweep).
 * Funnel: leads → qualified (status qualified or converted) → deals (a deal made from the lead)
-  → won; lost reasons of the deals lost in the period, most frequent first.
+  → won; lost reasons of the deals lost in the period, most frequent first. Spend, cost per
+  lead and cost per won deal per source and in total: see ``reports/spend.py``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
@@ -222,11 +224,48 @@ def funnel(filters: Filters, counted: dict | None = None) -> dict:
             }
             for row in leads.values("source__slug").annotate(**counts).order_by("source__slug")
         }
+    return {**with_spend(filters, counted), "lost_reasons": lost_reasons}
+
+
+def _rate(won: int, leads: int) -> float | None:
+    return round(won / leads, 4) if leads else None
+
+
+def with_spend(filters: Filters, counted: dict) -> dict:
+    """The funnel rows by source and their totals, with spend, cost per lead and cost per won
+    deal (``reports/spend.py``). A source with spend but no lead in the period gets a row of
+    zeros. With an owner filter the costs are None: spend is per source, not per owner."""
+    from throughline.reports.spend import spend_for
+
+    spent = spend_for(filters)
+    currency, amounts = spent["currency"], spent["by_source"]
+    zero = {"leads": 0, "qualified": 0, "deals": 0, "won": 0}
     by_source = {}
-    for source, entry in sorted(counted.items()):
-        entry = dict(entry)
-        entry["lead_to_won_rate"] = (
-            round(entry["won"] / entry["leads"], 4) if entry["leads"] else None
-        )
-        by_source[source] = entry
-    return {"by_source": by_source, "lost_reasons": lost_reasons}
+    for source in sorted(set(counted) | set(amounts)):
+        entry = {**zero, **counted.get(source, {})}
+        entry["lead_to_won_rate"] = _rate(entry["won"], entry["leads"])
+        by_source[source] = {**entry, **_costs(amounts.get(source), entry, currency, filters)}
+    totals = {key: sum(row[key] for row in by_source.values()) for key in zero}
+    totals["lead_to_won_rate"] = _rate(totals["won"], totals["leads"])
+    # Totals' costs: the spend of the sources that have some ÷ those sources' leads (won).
+    paid = [row for row in by_source.values() if row["spend"] is not None]
+    spend_total = sum((row["spend"] for row in paid), start=Decimal(0)) if paid else None
+    base = {key: sum(row[key] for row in paid) for key in ("leads", "won")}
+    totals.update(_costs(spend_total, base, currency, filters))
+    return {
+        "currency": currency,
+        "by_source": by_source,
+        "totals": totals,
+        "spend_unconverted": spent["unconverted"],
+    }
+
+
+def _costs(spend, counts: dict, currency: str, filters: Filters) -> dict:
+    from throughline.reports.spend import cost_per
+
+    by_owner = bool(filters.owner)
+    return {
+        "spend": spend,
+        "cost_per_lead": None if by_owner else cost_per(spend, counts["leads"], currency),
+        "cost_per_won_deal": None if by_owner else cost_per(spend, counts["won"], currency),
+    }
