@@ -156,7 +156,8 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
 # the rows whose timing no longer depends on the due date folded into one row per client:
 # overdue ones of a client with too little history (paid "today" on the terms: 0) and those
 # later than the client has ever been (spread: FOLDED_SPREAD). History rows come back as
-# ('h', client, …, days late sorted), group rows as ('g', client, days to due, count, amount).
+# ('h', client, …, days late sorted), group rows as ('g', client, days to due, count, amount);
+# clients numbered in id order.
 OPEN_WITH_HISTORY_SQL = """
 WITH o AS MATERIALIZED (
   SELECT r.contact_id, r.due,
@@ -166,8 +167,11 @@ WITH o AS MATERIALIZED (
   WHERE ROUND(r.open_amount, 6) > 0 AND (r.currency = %(base)s OR r.exchange_rate IS NOT NULL)
 ),
 h AS (
-  SELECT c.contact_id, l.late, cardinality(l.late) AS n
-  FROM (SELECT DISTINCT contact_id FROM o) c
+  SELECT c.contact_id, c.k, l.late, COALESCE(cardinality(l.late), 0) AS n
+  FROM (
+    SELECT d.contact_id, row_number() OVER (ORDER BY d.contact_id) AS k
+    FROM (SELECT contact_id FROM o GROUP BY contact_id) d
+  ) c
   CROSS JOIN LATERAL (
     SELECT array_agg(x.late ORDER BY x.late) AS late
     FROM (
@@ -179,27 +183,26 @@ h AS (
       LIMIT %(limit)s
     ) x
   ) l
-  WHERE l.late IS NOT NULL
 )
-SELECT 'g' AS kind, x.contact_id::text, x.due_in, COUNT(*), SUM(x.amount)::float8, NULL::int[]
+SELECT 'g' AS kind, x.k, x.due_in, COUNT(*), SUM(x.amount)::float8, NULL::int[]
 FROM (
-  SELECT o.contact_id, o.amount,
-         CASE WHEN COALESCE(h.n, 0) >= %(min)s AND o.due - %(as_of)s::date < -h.late[h.n]
-                THEN %(spread)s
-              WHEN COALESCE(h.n, 0) < %(min)s AND o.due < %(as_of)s::date THEN 0
+  SELECT h.k, o.amount,
+         CASE WHEN h.n >= %(min)s AND o.due - %(as_of)s::date < -h.late[h.n] THEN %(spread)s
+              WHEN h.n < %(min)s AND o.due < %(as_of)s::date THEN 0
               ELSE o.due - %(as_of)s::date END AS due_in
-  FROM o LEFT JOIN h ON h.contact_id = o.contact_id
+  FROM o JOIN h ON h.contact_id = o.contact_id
 ) x
-GROUP BY x.contact_id, x.due_in
+GROUP BY x.k, x.due_in
 UNION ALL
-SELECT 'h', h.contact_id::text, NULL, NULL, NULL, h.late FROM h
+SELECT 'h', h.k, NULL, NULL, NULL, h.late FROM h WHERE h.n > 0
 ORDER BY 1, 3, 2
 """
 
 
 def _open_with_history(as_of: dt.date, base: str) -> tuple[list[tuple], dict]:
     """PostgreSQL: ``(folded groups, history)`` — see OPEN_WITH_HISTORY_SQL; the groups as
-    ``open_by_client`` returns them, the history keyed by contact id as text."""
+    ``open_by_client`` returns them and the history keyed by client, a client being its number
+    here (in id order, as the text ids sort) rather than its id."""
     from django.db import connection, transaction
 
     from throughline.reports.aging import REPORT_WORK_MEM, open_rows
