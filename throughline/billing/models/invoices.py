@@ -215,6 +215,12 @@ class Invoice(TimestampedModel):
                 condition=Q(document_type="invoice", amount_due__gt=0),
                 name="billing_inv_open",
             ),
+            # reports: credit sales per day (DSO, invoiced per period) read from this index alone
+            models.Index(
+                fields=["issue_date"],
+                include=["document_type", "currency", "gross_total", "exchange_rate", "status"],
+                name="billing_inv_sales",
+            ),
             # reports: the latest stored exchange rate of a currency (reports.forecast_inputs.Rates)
             models.Index(
                 fields=["currency", "-issue_date"],
