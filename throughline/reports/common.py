@@ -95,3 +95,25 @@ def percentile(values: list, p: int) -> float | None:
 def start_of_day(day: dt.date) -> dt.datetime:
     """Midnight at the start of ``day`` in the organization's time zone."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=org_tz())
+
+
+def fetch_many(sql: str, params, work_mem: str | None = None) -> list[tuple]:
+    """Rows of a report query that returns tens of thousands of rows. On PostgreSQL: in one
+    transaction (``work_mem`` raised for it alone when given) and in binary form, which
+    psycopg reads about twice as fast as text."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    import psycopg
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        # A plain (server-side binding) cursor: Django's client-side binding ones read text only.
+        with psycopg.Cursor(connection.connection) as cursor:
+            if work_mem:
+                cursor.execute(f"SET LOCAL work_mem = '{work_mem}'")
+            cursor.execute(sql, params, binary=True)
+            return cursor.fetchall()

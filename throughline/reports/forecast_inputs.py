@@ -19,7 +19,7 @@ from django.db.models.functions import RowNumber, TruncDate
 
 from throughline.core import money
 from throughline.reports.aging import FOLDED_SPREAD, open_by_client
-from throughline.reports.common import installed, org_tz, start_of_day
+from throughline.reports.common import fetch_many, installed, org_tz, start_of_day
 
 TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
 HISTORY_LIMIT = 50  # a client's most recent paid invoices that shape its timing
@@ -203,7 +203,6 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[list[tuple], dict]:
     """PostgreSQL: ``(folded groups, history)`` — see OPEN_WITH_HISTORY_SQL; the groups as
     ``open_by_client`` returns them and the history keyed by client, a client being its number
     here (in id order, as the text ids sort) rather than its id."""
-    from django.db import connection, transaction
 
     from throughline.reports.aging import REPORT_WORK_MEM, open_rows
 
@@ -223,14 +222,11 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[list[tuple], dict]:
     rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
     sql = OPEN_WITH_HISTORY_SQL.format(places=money.minor_unit(base), rows=rows_sql)
     groups, history = [], {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        cursor.execute(sql, params)
-        for kind, contact, due_in, count, amount, late in cursor.fetchall():
-            if kind == "g":
-                groups.append((contact, due_in, count, amount))
-            else:
-                history[contact] = late
+    for kind, contact, due_in, count, amount, late in fetch_many(sql, params, REPORT_WORK_MEM):
+        if kind == "g":
+            groups.append((contact, due_in, count, amount))
+        else:
+            history[contact] = late
     return groups, history
 
 
@@ -477,7 +473,6 @@ ORDER BY d.created_at, d.id
 
 
 def _pipeline_in_sql(as_of: dt.date, rates: Rates) -> tuple[np.ndarray, ...]:
-    from django.db import connection
 
     from throughline.sales.models import Deal
 
@@ -493,9 +488,7 @@ def _pipeline_in_sql(as_of: dt.date, rates: Rates) -> tuple[np.ndarray, ...]:
         "currencies": list(factors),
         "factors": list(factors.values()),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(PIPELINE_SQL, params)
-        rows = cursor.fetchall()
+    rows = fetch_many(PIPELINE_SQL, params)
     if not rows:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
     amount, probability, offset = zip(*rows, strict=True)
