@@ -34,8 +34,8 @@ class ReportView(ApiView):
 
 
 class KpiReportView(ReportView):
-    """Lead response, funnel by source, sales, billing, billing per client and delivery KPIs
-    of a period."""
+    """Lead response, funnel by source, sales, billing (with invoiced and collected per
+    month), billing per client and delivery KPIs of a period."""
 
     @extend_schema(
         parameters=[

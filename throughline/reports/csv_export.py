@@ -178,3 +178,25 @@ def funnel_csv(report: dict | None) -> str:
                 + [row[k] for k in COST_KEYS]
             )
     return to_csv(header, rows)
+
+
+BILLING_MONTH_KEYS = ["invoiced", "collected", "difference"]
+
+
+def billing_months_csv(report: dict | None) -> str:
+    """Invoiced and collected per month (the month's dates clipped to the period), then a
+    ``(total)`` row for the period. No invoice issued yet: header only."""
+    header = ["month", "from", "to", "currency", *BILLING_MONTH_KEYS]
+    rows = []
+    if report:
+        for m in report["months"]:
+            rows.append(
+                [m["month"], m["from"], m["to"], report["currency"]]
+                + [m[k] for k in BILLING_MONTH_KEYS]
+            )
+        first, last = report["months"][0], report["months"][-1]
+        rows.append(
+            ["(total)", first["from"], last["to"], report["currency"]]
+            + [report[k] for k in BILLING_MONTH_KEYS]
+        )
+    return to_csv(header, rows)

@@ -16,12 +16,22 @@ from throughline.core.actor import Actor
 from throughline.core.models import User
 from throughline.reports import aging, backtest, csv_export, dso, forecast
 from throughline.reports.api import filters_from
-from throughline.reports.charts import bar_chart, line_chart
+from throughline.reports.charts import bar_chart, grouped_bar_chart, line_chart
 from throughline.reports.common import ReportParamError, installed, org_today
 from throughline.reports.kpis import kpis
 from throughline.reports.serialize import jsonable
 
-EXPORTS = ("kpis", "funnel", "aging", "dso", "forecast", "backtest", "review", "clients")
+EXPORTS = (
+    "kpis",
+    "funnel",
+    "aging",
+    "dso",
+    "forecast",
+    "backtest",
+    "review",
+    "clients",
+    "billing-months",
+)
 BACKTEST_MONTHS = 6
 
 
@@ -140,6 +150,8 @@ def dashboard(request):
             "milestones_delivered": link("drill_milestones", view="delivered"),
         },
     }
+    if has_billing:
+        context["billing_months_chart"] = _billing_months(figures["billing"], link)
     if figures["sales"]:
         for row in figures["sales"]["pipeline"]:
             row["url"] = link(
@@ -169,6 +181,31 @@ def dashboard(request):
                 "won": link("drill_deals", view="won_from_leads", source=source),
             }
     return render(request, "reports/dashboard.html", context)
+
+
+def _billing_months(billing: dict, link: Links) -> dict:
+    """Each month's invoiced and collected linked to their records (the month's clipped
+    dates); the grouped bar chart of both."""
+    for row in billing["months"]:
+        days = {"from": row["from"].isoformat(), "to": row["to"].isoformat()}
+        row["clipped"] = row["from"].day != 1 or (row["to"] + dt.timedelta(days=1)).day != 1
+        row["urls"] = {
+            "invoiced": link("drill_invoices", view="issued", **days),
+            "collected": link("drill_payments", **days),
+        }
+    return grouped_bar_chart(
+        [
+            {
+                "label": row["month"],
+                "bars": [
+                    {"value": row[key], "display": f"{row[key]:f}", "url": row["urls"][key]}
+                    for key in ("invoiced", "collected")
+                ],
+            }
+            for row in billing["months"]
+        ],
+        ["Invoiced", "Collected"],
+    )
 
 
 def _month_range(month: str) -> dict:
@@ -221,6 +258,10 @@ def export(request, report: str):
         from throughline.reports.kpis.clients import client_tables
 
         body = csv_export.clients_csv(client_tables(filters))
+    elif report == "billing-months":
+        from throughline.reports.kpis.billing import billing_kpis
+
+        body = csv_export.billing_months_csv(billing_kpis(filters))
     elif report == "funnel":
         from throughline.reports.kpis.leads import lead_kpis
 
