@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
-from throughline.core.views.common import actor_for, add_service_errors
+from throughline.core.actor import Actor
+from throughline.core.views.common import add_service_errors
 from throughline.integrations import health, services, signing, ssrf
 from throughline.integrations.forms import DeliveryFilterForm, EnableForm, EndpointForm
 from throughline.integrations.models import (
@@ -82,7 +83,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None, initial={"owner": request.user})
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint = services.create_endpoint(actor_for(request), **form.cleaned_data)
+            endpoint = services.create_endpoint(Actor.from_request(request), **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -129,7 +130,7 @@ def endpoint_edit(request: HttpRequest, pk) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
         try:
-            services.update_endpoint(actor_for(request), endpoint, **changed)
+            services.update_endpoint(Actor.from_request(request), endpoint, **changed)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -146,7 +147,7 @@ def endpoint_edit(request: HttpRequest, pk) -> HttpResponse:
 def endpoint_delete(request: HttpRequest, pk) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     if request.method == "POST":
-        services.delete_endpoint(actor_for(request), endpoint)
+        services.delete_endpoint(Actor.from_request(request), endpoint)
         messages.success(request, f"Endpoint “{endpoint.name}” deleted.")
         return redirect("integrations:endpoint_list")
     return render(
@@ -161,7 +162,7 @@ def endpoint_delete(request: HttpRequest, pk) -> HttpResponse:
 def endpoint_rotate(request: HttpRequest, pk) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     overlap = 0.0 if request.POST.get("immediately") else None
-    endpoint = services.rotate_secret(actor_for(request), endpoint, overlap_hours=overlap)
+    endpoint = services.rotate_secret(Actor.from_request(request), endpoint, overlap_hours=overlap)
     return _secret_page(request, endpoint, created=False)
 
 
@@ -169,7 +170,7 @@ def endpoint_rotate(request: HttpRequest, pk) -> HttpResponse:
 @require_POST
 def endpoint_disable(request: HttpRequest, pk) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    stopped = services.disable_endpoint(actor_for(request), endpoint)
+    stopped = services.disable_endpoint(Actor.from_request(request), endpoint)
     messages.success(
         request,
         f"Endpoint disabled; {stopped} pending deliver{'y' if stopped == 1 else 'ies'} stopped.",
@@ -183,7 +184,7 @@ def endpoint_enable(request: HttpRequest, pk) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     form = EnableForm(request.POST)
     resend = form.is_valid() and form.cleaned_data["resend_stopped"]
-    resumed = services.enable_endpoint(actor_for(request), endpoint, resend_stopped=resend)
+    resumed = services.enable_endpoint(Actor.from_request(request), endpoint, resend_stopped=resend)
     messages.success(
         request, f"Endpoint enabled; {resumed} deliver{'y' if resumed == 1 else 'ies'} resumed."
     )
@@ -207,7 +208,7 @@ def delivery_detail(request: HttpRequest, pk) -> HttpResponse:
 def delivery_replay(request: HttpRequest, pk) -> HttpResponse:
     item = get_object_or_404(WebhookDelivery, pk=pk)
     try:
-        services.replay_delivery(actor_for(request), item)
+        services.replay_delivery(Actor.from_request(request), item)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 
 from throughline.core import account_services, services
 from throughline.core.access import login_only, requires
+from throughline.core.actor import Actor
 from throughline.core.forms import ApiTokenForm
 from throughline.core.models import ApiToken
-from throughline.core.views.common import actor_for, add_service_errors
+from throughline.core.views.common import add_service_errors
 
 
 class ProfileForm(forms.Form):
@@ -39,7 +40,9 @@ def account(request):
     if form.is_valid():
         try:
             services.update_user(
-                actor_for(request), request.user, full_name=form.cleaned_data["full_name"].strip()
+                Actor.from_request(request),
+                request.user,
+                full_name=form.cleaned_data["full_name"].strip(),
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -56,7 +59,7 @@ def token_create(request):
     if not form.is_valid():
         return _render(request, token_form=form, status=400)
     token, raw = services.create_api_token(
-        actor_for(request), request.user, form.cleaned_data["name"]
+        Actor.from_request(request), request.user, form.cleaned_data["name"]
     )
     # The value is rendered once, in this response only; it is never stored or put in a message.
     response = _render(request, new_token={"token": token, "value": raw})
@@ -68,6 +71,6 @@ def token_create(request):
 @require_POST
 def token_revoke(request, pk):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    services.revoke_api_token(actor_for(request), token)
+    services.revoke_api_token(Actor.from_request(request), token)
     messages.success(request, f"Token “{token.name}” is revoked; requests with it now fail.")
     return redirect("core:account")

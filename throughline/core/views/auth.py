@@ -25,7 +25,7 @@ from throughline.core.access import login_only, public
 from throughline.core.actor import Actor, client_ip
 from throughline.core.forms import LoginForm, ResetPasswordForm, TokenCodeForm
 from throughline.core.models import Channel, Organization
-from throughline.core.views.common import actor_for, safe_next
+from throughline.core.views.common import safe_next
 
 
 # --- password change and reset: Django's views with our templates, audited ------------------
@@ -37,7 +37,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         with transaction.atomic():
             response = super().form_valid(form)
             account_services.record_password_change(
-                actor_for(self.request), form.user, how="changed"
+                Actor.from_request(self.request), form.user, how="changed"
             )
         return response
 
@@ -115,7 +115,7 @@ def two_factor_setup(request):
     form = TokenCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if account_services.confirm_totp_device(
-            actor_for(request), device, form.cleaned_data["code"]
+            Actor.from_request(request), device, form.cleaned_data["code"]
         ):
             device.refresh_from_db()
             otp_login(request, device)
@@ -184,7 +184,7 @@ def two_factor_disable(request):
     form = TokenCodeForm(request.POST)
     if form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
-            account_services.disable_two_factor(actor_for(request), user)
+            account_services.disable_two_factor(Actor.from_request(request), user)
             messages.success(request, "Two-factor sign-in is off.")
             return redirect("core:account")
         form.add_error("code", "That code did not match.")

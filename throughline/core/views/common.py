@@ -8,12 +8,7 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from throughline.core.access import record_denied
-from throughline.core.actor import Actor
 from throughline.core.roles import PERMISSIONS
-
-
-def actor_for(request: HttpRequest) -> Actor:
-    return Actor.from_request(request)
 
 
 def ensure_permission(request: HttpRequest, permission: str) -> None:

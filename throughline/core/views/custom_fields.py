@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
-from throughline.core.views.common import actor_for, add_service_errors
+from throughline.core.actor import Actor
+from throughline.core.views.common import add_service_errors
 from throughline.crm import custom_field_services
 from throughline.crm.models import CustomFieldDefinition
 
@@ -83,7 +84,7 @@ def custom_field_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             definition = custom_field_services.create_custom_field(
-                actor_for(request), **form.service_data()
+                Actor.from_request(request), **form.service_data()
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -105,7 +106,7 @@ def custom_field_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             custom_field_services.update_custom_field(
-                actor_for(request), definition, **form.service_data()
+                Actor.from_request(request), definition, **form.service_data()
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -124,6 +125,6 @@ def custom_field_edit(request, pk: int):
 @require_POST
 def custom_field_delete(request, pk: int):
     definition = get_object_or_404(CustomFieldDefinition, pk=pk)
-    custom_field_services.delete_custom_field(actor_for(request), definition)
+    custom_field_services.delete_custom_field(Actor.from_request(request), definition)
     messages.success(request, f"Custom field “{definition.label}” removed.")
     return redirect("core:custom_field_list")

@@ -14,8 +14,8 @@ from django_tasks_db.models import DBTaskResult
 
 from throughline.core import jobs
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.models import WorkerHeartbeat
-from throughline.core.views.common import actor_for
 
 MAX_LISTED = 200
 
@@ -71,7 +71,7 @@ def failed_jobs(request):
 @require_POST
 def retry_job(request, pk):
     try:
-        result = jobs.retry_failed_job(actor_for(request), str(pk))
+        result = jobs.retry_failed_job(Actor.from_request(request), str(pk))
     except DBTaskResult.DoesNotExist:
         message = "That job is no longer failed (already retried, or removed)."
         if request.htmx:

@@ -10,9 +10,10 @@ from django.views.decorators.cache import cache_control
 
 from throughline.core import services
 from throughline.core.access import public, requires
+from throughline.core.actor import Actor
 from throughline.core.forms import OrganizationForm
 from throughline.core.models import Organization
-from throughline.core.views.common import actor_for, add_service_errors, ensure_permission
+from throughline.core.views.common import add_service_errors, ensure_permission
 
 
 @requires("settings.view")
@@ -25,7 +26,7 @@ def organization_settings(request):
         form = OrganizationForm(request.POST, request.FILES, instance=org)
         if form.is_valid():
             try:
-                services.update_organization(actor_for(request), **form.changes())
+                services.update_organization(Actor.from_request(request), **form.changes())
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:

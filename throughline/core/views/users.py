@@ -11,9 +11,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from throughline.core import account_services, services
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.forms import UserCreateForm, UserUpdateForm, send_invitation
 from throughline.core.models import Organization, User
-from throughline.core.views.common import actor_for, add_service_errors
+from throughline.core.views.common import add_service_errors
 
 
 def _with_two_factor(queryset):
@@ -41,7 +42,7 @@ def user_create(request):
         password = services.generate_password() if generate else None
         try:
             user = services.create_user(
-                actor_for(request),
+                Actor.from_request(request),
                 email=data["email"],
                 role=data["role"],
                 full_name=data["full_name"],
@@ -73,7 +74,7 @@ def user_edit(request, pk: int):
     form = UserUpdateForm(request.POST or None, user=target, editor=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_user(actor_for(request), target, **form.cleaned_data)
+            services.update_user(Actor.from_request(request), target, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -102,7 +103,7 @@ def user_invite(request, pk: int):
 def user_reset_two_factor(request, pk: int):
     """For a lost phone: remove the person's authenticator; they enrol again at next sign-in."""
     target = get_object_or_404(User, pk=pk)
-    if account_services.disable_two_factor(actor_for(request), target):
+    if account_services.disable_two_factor(Actor.from_request(request), target):
         messages.success(request, f"Two-factor for {target.email} is reset.")
     else:
         messages.info(request, f"{target.email} had no two-factor device.")
@@ -113,7 +114,7 @@ def user_reset_two_factor(request, pk: int):
 @require_POST
 def require_two_factor(request):
     required = request.POST.get("require_two_factor") == "on"
-    services.update_organization(actor_for(request), require_two_factor=required)
+    services.update_organization(Actor.from_request(request), require_two_factor=required)
     if required:
         messages.success(
             request,

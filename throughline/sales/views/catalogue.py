@@ -9,13 +9,14 @@ from django.shortcuts import redirect, render
 
 from throughline.core import money
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.models import Organization
 from throughline.crm.views.listing import match_all_terms, paginate, query_text
 from throughline.sales import access
 from throughline.sales.forms import CatalogueItemForm
 from throughline.sales.models import CatalogueItem
 from throughline.sales.services import catalogue as services
-from throughline.sales.views.common import actor_for, add_service_errors
+from throughline.sales.views.common import add_service_errors
 
 
 @requires("sales.view")
@@ -63,7 +64,7 @@ def catalogue_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.create_item(actor_for(request), **form.cleaned_data)
+            item = services.create_item(Actor.from_request(request), **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -78,7 +79,7 @@ def catalogue_edit(request: HttpRequest, pk) -> HttpResponse:
     form = CatalogueItemForm(request.POST or None, initial=_form_data(item))
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.update_item(actor_for(request), item, **form.cleaned_data)
+            item = services.update_item(Actor.from_request(request), item, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

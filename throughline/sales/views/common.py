@@ -6,13 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from throughline.core.actor import Actor
 from throughline.core.views.common import add_service_errors  # noqa: F401 - re-exported
 from throughline.crm.views.listing import safe_next  # noqa: F401 - re-exported
-
-
-def actor_for(request: HttpRequest) -> Actor:
-    return Actor.from_request(request)
 
 
 def error_messages(exc: ValidationError) -> list[str]:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.models import Organization
 from throughline.crm.views.listing import (
     apply_sort,
@@ -34,7 +35,7 @@ from throughline.sales.models import (
 )
 from throughline.sales.services import pipeline as services
 from throughline.sales.services import proposals as proposal_services
-from throughline.sales.views.common import actor_for, add_service_errors, flash_errors, safe_next
+from throughline.sales.views.common import add_service_errors, flash_errors, safe_next
 
 BOARD_TARGET = "board"
 RESULTS_TARGET = "deal-results"
@@ -212,7 +213,10 @@ def deal_create(request: HttpRequest) -> HttpResponse:
         stage = form.cleaned_data.get("stage")
         try:
             deal = services.create_deal(
-                actor_for(request), stage=stage, pipeline=stage.pipeline if stage else None, **data
+                Actor.from_request(request),
+                stage=stage,
+                pipeline=stage.pipeline if stage else None,
+                **data,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -232,7 +236,7 @@ def deal_edit(request: HttpRequest, pk) -> HttpResponse:
     form = DealForm(request.POST, user=user, deal=deal, initial=None)
     if form.is_valid():
         try:
-            deal = services.update_deal(actor_for(request), deal, **form.service_data())
+            deal = services.update_deal(Actor.from_request(request), deal, **form.service_data())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -251,7 +255,7 @@ def deal_move(request: HttpRequest, pk) -> HttpResponse:
     status_message = ""
     if form.is_valid():
         try:
-            deal = services.move_deal(actor_for(request), deal, form.cleaned_data["stage"])
+            deal = services.move_deal(Actor.from_request(request), deal, form.cleaned_data["stage"])
         except ValidationError as exc:
             status_message = " ".join(exc.messages)
         else:
@@ -271,7 +275,7 @@ def deal_move(request: HttpRequest, pk) -> HttpResponse:
 def deal_win(request: HttpRequest, pk) -> HttpResponse:
     deal = access.access_deal(request.user, pk)
     try:
-        services.win_deal(actor_for(request), deal)
+        services.win_deal(Actor.from_request(request), deal)
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -286,7 +290,10 @@ def deal_lose(request: HttpRequest, pk) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.lose_deal(
-                actor_for(request), deal, form.cleaned_data["reason"], form.cleaned_data["note"]
+                Actor.from_request(request),
+                deal,
+                form.cleaned_data["reason"],
+                form.cleaned_data["note"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -308,7 +315,7 @@ def deal_lose(request: HttpRequest, pk) -> HttpResponse:
 @require_POST
 def deal_reopen(request: HttpRequest, pk) -> HttpResponse:
     deal = access.access_deal(request.user, pk)
-    services.reopen_deal(actor_for(request), deal)
+    services.reopen_deal(Actor.from_request(request), deal)
     messages.success(request, f"“{deal}” is open again.")
     return redirect("sales:deal_detail", pk=deal.pk)
 
@@ -322,7 +329,7 @@ def proposal_create(request: HttpRequest, pk) -> HttpResponse:
     if form.is_valid():
         try:
             proposal = proposal_services.create_proposal(
-                actor_for(request),
+                Actor.from_request(request),
                 deal,
                 form.cleaned_data["template"],
                 title=form.cleaned_data["title"],

@@ -10,13 +10,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.models import Organization
 from throughline.core.views.common import add_service_errors, ensure_permission
 from throughline.intake import access as intake_access
 from throughline.intake.scoring.conversion import answers
 from throughline.sales.models import Stage
 from throughline.sales.services.lead_conversion import convert_lead, deal_title
-from throughline.sales.views.common import actor_for
 
 
 class ConvertForm(forms.Form):
@@ -48,7 +48,7 @@ def convert(request: HttpRequest, pk) -> HttpResponse:
             stage = data.pop("stage")
             try:
                 deal = convert_lead(
-                    actor_for(request), lead, pipeline=stage.pipeline, stage=stage, **data
+                    Actor.from_request(request), lead, pipeline=stage.pipeline, stage=stage, **data
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)

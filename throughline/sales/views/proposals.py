@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from throughline.core import money
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.crm.views.listing import paginate, query_text, render_page_or_partial
 from throughline.sales import access
 from throughline.sales.document import document_context
@@ -34,7 +35,7 @@ from throughline.sales.services import approvals, comments, pricing, proposals
 from throughline.sales.services.diff import diff_versions
 from throughline.sales.services.pdf import pdf_filename, render_pdf
 from throughline.sales.services.templates import line_from_item
-from throughline.sales.views.common import actor_for, error_messages, flash_errors
+from throughline.sales.views.common import error_messages, flash_errors
 
 RESULTS_TARGET = "proposal-results"
 TOTALS_TARGET = "live-totals"
@@ -227,7 +228,7 @@ def proposal_save(request: HttpRequest, pk) -> HttpResponse:
         s = settings_form.cleaned_data
         try:
             proposals.update_draft(
-                actor_for(request),
+                Actor.from_request(request),
                 working,
                 title=s["title"],
                 lines=proposal_line_rows(formset),
@@ -255,7 +256,7 @@ def proposal_add_item(request: HttpRequest, pk) -> HttpResponse:
             line_from_item(form.cleaned_data["item"], quantity=form.cleaned_data["quantity"])
         ]
         try:
-            proposals.update_draft(actor_for(request), working, lines=lines)
+            proposals.update_draft(Actor.from_request(request), working, lines=lines)
         except ValidationError as exc:
             flash_errors(request, exc)
         else:
@@ -275,7 +276,9 @@ def proposal_content(request: HttpRequest, pk) -> HttpResponse:
         editor = ContentEditor(request.POST)
         if editor.is_valid():
             try:
-                proposals.update_draft(actor_for(request), working, content=editor.to_content())
+                proposals.update_draft(
+                    Actor.from_request(request), working, content=editor.to_content()
+                )
             except ValidationError as exc:
                 problems = editor.add_errors(exc)
             else:
@@ -298,7 +301,9 @@ def proposal_request_approval(request: HttpRequest, pk) -> HttpResponse:
     proposal = access.access_proposal(request.user, pk)
     working = _working_or_404(proposal)
     try:
-        approvals.request_approval(actor_for(request), working, request.POST.get("note", ""))
+        approvals.request_approval(
+            Actor.from_request(request), working, request.POST.get("note", "")
+        )
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -319,7 +324,7 @@ def proposal_decide(request: HttpRequest, pk, approval) -> HttpResponse:
         return redirect("sales:proposal_detail", pk=proposal.pk)
     decide = approvals.approve if form.cleaned_data["decision"] == "approve" else approvals.reject
     try:
-        decide(actor_for(request), request_obj, form.cleaned_data["comment"])
+        decide(Actor.from_request(request), request_obj, form.cleaned_data["comment"])
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -333,7 +338,7 @@ def proposal_send(request: HttpRequest, pk) -> HttpResponse:
     proposal = access.access_proposal(request.user, pk)
     try:
         version = proposals.send_proposal(
-            actor_for(request), proposal, message=request.POST.get("message", "")
+            Actor.from_request(request), proposal, message=request.POST.get("message", "")
         )
     except ValidationError as exc:
         flash_errors(request, exc)
@@ -354,7 +359,7 @@ def proposal_revise(request: HttpRequest, pk) -> HttpResponse:
         comment = proposal.comments.filter(pk=comment_id).first() if _is_uuid(comment_id) else None
     try:
         version = proposals.revise_proposal(
-            actor_for(request),
+            Actor.from_request(request),
             proposal,
             note=request.POST.get("note", "") or (comment.body[:500] if comment else ""),
             requested_in=comment,
@@ -439,7 +444,7 @@ def proposal_comment(request: HttpRequest, pk) -> HttpResponse:
     if form.is_valid():
         try:
             comment = comments.add_comment(
-                actor_for(request),
+                Actor.from_request(request),
                 proposal,
                 body=form.cleaned_data["body"],
                 internal=form.cleaned_data["internal"],

@@ -9,11 +9,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.sales.forms import LostReasonForm, PolicyForm, StageForm
 from throughline.sales.models import ApprovalPolicy, LostReason, Pipeline, Stage
 from throughline.sales.services import approvals
 from throughline.sales.services import pipeline as services
-from throughline.sales.views.common import actor_for, flash_errors
+from throughline.sales.views.common import flash_errors
 
 
 def _policy_form(policy: ApprovalPolicy, data=None) -> PolicyForm:
@@ -83,7 +84,7 @@ def stage_create(request: HttpRequest, pk) -> HttpResponse:
     form = StageForm(request.POST, prefix=f"new-{pipeline.pk}")
     if form.is_valid():
         try:
-            services.add_stage(actor_for(request), pipeline, **form.cleaned_data)
+            services.add_stage(Actor.from_request(request), pipeline, **form.cleaned_data)
         except ValidationError as exc:
             flash_errors(request, exc)
         else:
@@ -100,7 +101,7 @@ def stage_edit(request: HttpRequest, pk) -> HttpResponse:
     form = StageForm(request.POST, prefix=f"stage-{stage.pk}")
     if form.is_valid():
         try:
-            services.update_stage(actor_for(request), stage, **form.cleaned_data)
+            services.update_stage(Actor.from_request(request), stage, **form.cleaned_data)
         except ValidationError as exc:
             flash_errors(request, exc)
         else:
@@ -115,7 +116,7 @@ def stage_edit(request: HttpRequest, pk) -> HttpResponse:
 def stage_move(request: HttpRequest, pk) -> HttpResponse:
     stage = _stage(pk)
     services.move_stage(
-        actor_for(request), stage, -1 if request.POST.get("direction") == "up" else 1
+        Actor.from_request(request), stage, -1 if request.POST.get("direction") == "up" else 1
     )
     return redirect("sales:settings")
 
@@ -125,7 +126,7 @@ def stage_move(request: HttpRequest, pk) -> HttpResponse:
 def stage_delete(request: HttpRequest, pk) -> HttpResponse:
     stage = _stage(pk)
     try:
-        services.delete_stage(actor_for(request), stage)
+        services.delete_stage(Actor.from_request(request), stage)
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -142,7 +143,7 @@ def lost_reason_save(request: HttpRequest, pk=None) -> HttpResponse:
     form = LostReasonForm(request.POST)
     if form.is_valid():
         try:
-            services.save_lost_reason(actor_for(request), reason, **form.cleaned_data)
+            services.save_lost_reason(Actor.from_request(request), reason, **form.cleaned_data)
         except ValidationError as exc:
             flash_errors(request, exc)
         else:
@@ -158,7 +159,7 @@ def policy_save(request: HttpRequest) -> HttpResponse:
     form = _policy_form(ApprovalPolicy.current(), request.POST)
     if form.is_valid():
         try:
-            approvals.update_policy(actor_for(request), **form.cleaned_data)
+            approvals.update_policy(Actor.from_request(request), **form.cleaned_data)
         except ValidationError as exc:
             flash_errors(request, exc)
         else:

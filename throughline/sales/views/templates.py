@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.models import Organization
 from throughline.sales import access
 from throughline.sales.forms import (
@@ -23,7 +24,7 @@ from throughline.sales.merge import MERGE_FIELDS, merge_context, render_html
 from throughline.sales.models import CatalogueItem, ProposalTemplate, TemplateVersion
 from throughline.sales.services import pricing
 from throughline.sales.services import templates as services
-from throughline.sales.views.common import actor_for, add_service_errors, flash_errors
+from throughline.sales.views.common import add_service_errors, flash_errors
 
 SAMPLE_PARTIES = {
     "contact": {
@@ -66,7 +67,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and meta.is_valid() and settings_form.is_valid():
         try:
             template = services.create_template(
-                actor_for(request),
+                Actor.from_request(request),
                 name=meta.cleaned_data["name"],
                 description=meta.cleaned_data["description"],
                 currency=settings_form.cleaned_data["currency"],
@@ -175,7 +176,7 @@ def template_edit(request: HttpRequest, pk) -> HttpResponse:
         editor = ContentEditor(request.POST)
         lines = TemplateLineFormSet(request.POST, prefix="lines")
         if all([meta.is_valid(), settings_form.is_valid(), editor.is_valid(), lines.is_valid()]):
-            actor = actor_for(request)
+            actor = Actor.from_request(request)
             try:
                 content = editor.to_content()
                 content["lines"] = _lines_from(
@@ -238,7 +239,7 @@ def _version_of(template: ProposalTemplate, number: int) -> TemplateVersion:
 def template_submit(request: HttpRequest, pk, number: int) -> HttpResponse:
     template = access.access_template(request.user, pk)
     try:
-        services.submit_version(actor_for(request), _version_of(template, number))
+        services.submit_version(Actor.from_request(request), _version_of(template, number))
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -261,7 +262,7 @@ def template_decide(request: HttpRequest, pk, number: int) -> HttpResponse:
         else services.reject_version
     )
     try:
-        decide(actor_for(request), version, form.cleaned_data["comment"])
+        decide(Actor.from_request(request), version, form.cleaned_data["comment"])
     except ValidationError as exc:
         flash_errors(request, exc)
     else:

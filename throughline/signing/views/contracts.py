@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
+from throughline.core.actor import Actor
 from throughline.core.models import User
-from throughline.core.views.common import actor_for
 from throughline.crm.models import Contact
 from throughline.crm.views.listing import paginate, query_text, render_page_or_partial
 from throughline.sales import access as sales_access
@@ -71,7 +71,7 @@ def contract_new(request: HttpRequest, proposal: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             contract = contracts.create_contract(
-                actor_for(request),
+                Actor.from_request(request),
                 found,
                 kind=form.cleaned_data["kind"],
                 template=form.cleaned_data["template"],
@@ -189,7 +189,7 @@ def contract_edit(request: HttpRequest, pk) -> HttpResponse:
     if form.cleaned_data["template"] is not None:
         data["template"] = form.cleaned_data["template"]
     try:
-        contracts.update_contract(actor_for(request), contract, **data)
+        contracts.update_contract(Actor.from_request(request), contract, **data)
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -207,7 +207,7 @@ def contract_send(request: HttpRequest, pk) -> HttpResponse:
         return redirect("signing:contract_detail", contract.pk)
     try:
         contracts.send_contract(
-            actor_for(request),
+            Actor.from_request(request),
             contract,
             message=form.cleaned_data["message"],
             expires_in_days=form.cleaned_data["expires_in_days"],
@@ -228,7 +228,7 @@ def contract_void(request: HttpRequest, pk) -> HttpResponse:
         messages.error(request, "Say why the contract is voided.")
         return redirect("signing:contract_detail", contract.pk)
     try:
-        contracts.void_contract(actor_for(request), contract, form.cleaned_data["reason"])
+        contracts.void_contract(Actor.from_request(request), contract, form.cleaned_data["reason"])
     except ValidationError as exc:
         flash_errors(request, exc)
     else:

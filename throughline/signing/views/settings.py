@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from throughline.core import audit_log
 from throughline.core.access import requires
-from throughline.core.views.common import actor_for
+from throughline.core.actor import Actor
 from throughline.sales.views.common import flash_errors
 from throughline.signing.forms import CertificateUploadForm, SigningSettingsForm
 from throughline.signing.models import SigningCertificate, SigningSettings
@@ -29,7 +29,7 @@ def signing_settings(request: HttpRequest) -> HttpResponse:
             changes = audit_log.diff(before, audit_log.snapshot(saved))
             if changes:
                 audit_log.record(
-                    actor_for(request), "signing_settings.updated", saved, changes=changes
+                    Actor.from_request(request), "signing_settings.updated", saved, changes=changes
                 )
         messages.success(request, "Signing settings saved.")
         return redirect("signing:settings")
@@ -51,7 +51,7 @@ def signing_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 def certificate_generate(request: HttpRequest) -> HttpResponse:
     try:
-        certificates.generate(actor_for(request))
+        certificates.generate(Actor.from_request(request))
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -69,7 +69,7 @@ def certificate_upload(request: HttpRequest) -> HttpResponse:
     upload = form.cleaned_data["file"]
     try:
         certificates.upload_pkcs12(
-            actor_for(request),
+            Actor.from_request(request),
             upload.read(certificates.MAX_P12_BYTES + 1),
             form.cleaned_data["password"],
         )

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from throughline.core.access import requires
-from throughline.core.views.common import actor_for
+from throughline.core.actor import Actor
 from throughline.sales.merge import MERGE_FIELDS
 from throughline.sales.views.common import flash_errors
 from throughline.signing import access
@@ -36,7 +36,7 @@ def template_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Give the template a name.")
         return redirect("signing:template_list")
     try:
-        template = templates.create_template(actor_for(request), **form.cleaned_data)
+        template = templates.create_template(Actor.from_request(request), **form.cleaned_data)
     except ValidationError as exc:
         flash_errors(request, exc)
         return redirect("signing:template_list")
@@ -58,7 +58,7 @@ def template_detail(request: HttpRequest, pk) -> HttpResponse:
             raise PermissionDenied("Only an owner or admin edits contract templates.")
         try:
             templates.edit_template(
-                actor_for(request),
+                Actor.from_request(request),
                 template,
                 clauses=_clauses_from(request),
                 change_note=request.POST.get("change_note", ""),
@@ -94,7 +94,7 @@ def template_submit(request: HttpRequest, pk) -> HttpResponse:
     try:
         if working is None:
             raise ValidationError("Nothing to submit: edit the template first.")
-        templates.submit_version(actor_for(request), working)
+        templates.submit_version(Actor.from_request(request), working)
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
@@ -114,9 +114,9 @@ def version_decide(request: HttpRequest, pk, decision: str) -> HttpResponse:
     comment = form.data.get("comment", "")
     try:
         if decision == "approve":
-            templates.approve_version(actor_for(request), version, comment)
+            templates.approve_version(Actor.from_request(request), version, comment)
         else:
-            templates.reject_version(actor_for(request), version, comment)
+            templates.reject_version(Actor.from_request(request), version, comment)
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
