@@ -47,7 +47,7 @@ from rapidfuzz import fuzz, utils
 from throughline.billing.models import Allocation, Invoice, Payment, StatementLine
 from throughline.billing.services import dunning, payments, settlement
 from throughline.billing.services.errors import InvoiceStateError
-from throughline.core import audit_log, events
+from throughline.core import audit_log, events, money
 from throughline.core.actor import Actor
 from throughline.crm.models import Contact
 
@@ -469,7 +469,8 @@ def undo_match(actor: Actor, line: StatementLine, *, reason: str = "") -> Paymen
     reason = str(reason or "").strip()[:200]
     taken_back, credit = payment.amount_allocated, payment.unallocated
     shares = {
-        str(row["invoice"]): str(row["total"])
+        # SQLite's SUM drops the scale: quantize to the currency's minor unit.
+        str(row["invoice"]): str(money.quantize(row["total"], payment.currency))
         for row in payment.allocations.values("invoice").order_by().annotate(total=Sum("amount"))
     }
     changes = settlement.take_back(payment, taken_back, user=actor.user)
