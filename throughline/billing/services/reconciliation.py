@@ -415,10 +415,13 @@ def _rematch(line: StatementLine) -> Match | None:
     if line.amount <= 0:
         return None
     numbers = canonical_numbers(f"{line.remittance} {line.reference}")
-    only = Q(currency=line.currency, amount_due=line.amount)
     if numbers:
-        only |= Q(number__in=numbers)
-    return match_line(line, OpenInvoices.load(only))
+        # An open invoice named decides the match (``match_line`` looks at amounts only when
+        # none is): the unique number index is enough, no scan for amounts.
+        named = OpenInvoices.load(Q(number__in=numbers))
+        if any(number in named.by_number for number in numbers):
+            return match_line(line, named)
+    return match_line(line, OpenInvoices.load(Q(currency=line.currency, amount_due=line.amount)))
 
 
 def _reopen(line: StatementLine) -> list[str]:
