@@ -482,9 +482,9 @@ def undo_match(actor: Actor, line: StatementLine, *, reason: str = "") -> Paymen
     payment.status = Payment.Status.REVERSED
     payment.failure_reason = f"Bank statement match undone{': ' + reason if reason else ''}"[:300]
     payment.save(update_fields=["status", "failure_reason", "updated_at"])
-    resumed = dunning.resume_on_unpaid([change.invoice for change in changes])
-
     invoices = [change.invoice for change in changes]
+    resumed = dunning.resume_on_unpaid(invoices)
+
     fields = _reopen(line)
     line.payment = None
     line.matched_at = None
@@ -535,8 +535,8 @@ def undo_match(actor: Actor, line: StatementLine, *, reason: str = "") -> Paymen
         reopened_invoice_ids=[str(c.invoice.pk) for c in changes if c.before != c.after],
         amount=str(payment.amount),
         currency=payment.currency,
-        allocated=str(taken_back),
-        credit=str(credit),
+        allocated=str(money.quantize(taken_back, payment.currency)),
+        credit=str(money.quantize(credit, payment.currency)),
         gateway=payment.gateway,
         statement_line_id=line.pk,
         reminders_resumed=resumed,
