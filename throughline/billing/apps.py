@@ -10,6 +10,8 @@ class BillingConfig(AppConfig):
         # Event handlers, periodic sweeps and contact timeline entries of this app.
         from throughline.billing import handlers, handlers_delivery, tasks, timeline  # noqa: F401
         from throughline.billing.services.dunning import reminder_still_due
+        from throughline.billing.services.payments import receipt_still_due
         from throughline.messaging.services import send_time_check
 
         send_time_check(reminder_still_due)
+        send_time_check(receipt_still_due)

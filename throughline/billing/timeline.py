@@ -29,6 +29,8 @@ def _payments(contact, limit: int) -> Iterable[TimelineEntry]:
     for payment in contact.payments.select_related("invoice").order_by("-created_at")[:limit]:
         if payment.status == Payment.Status.FAILED:
             title = f"Payment failed: {payment.amount} {payment.currency}"
+        elif payment.status == Payment.Status.REVERSED:
+            title = f"Payment reversed (booked by mistake): {payment.amount} {payment.currency}"
         else:
             title = f"Payment received: {payment.amount} {payment.currency}"
         if payment.invoice_id:

@@ -34,6 +34,7 @@ EVENT_NAMES = frozenset(
     contract.signed project.created milestone.completed milestone.accepted project.closed
     invoice.issued invoice.sent invoice.viewed invoice.overdue payment.received invoice.paid
     payment.failed payment.refunded webhook.delivery_failed integration.unhealthy
+    payment.reversed
     contact.created contact.updated contact.merged company.created company.updated
     task.created task.completed activity.logged
     retainer.period_started

@@ -32,6 +32,9 @@ class Payment(TimestampedModel):
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", "Received"
         FAILED = "failed", "Failed"
+        # Booked by mistake (a bank statement match undone): never money received, so it
+        # counts nowhere — reports and client credit look at succeeded payments only.
+        REVERSED = "reversed", "Reversed (booked by mistake)"
 
     contact = models.ForeignKey("crm.Contact", on_delete=models.PROTECT, related_name="payments")
     invoice = models.ForeignKey(
@@ -110,7 +113,7 @@ class Allocation(models.Model):
         PAYMENT = "payment", "Payment"
         CREDIT_NOTE = "credit_note", "Credit note"
         CREDIT_APPLIED = "credit_applied", "Client credit applied"
-        REVERSAL = "reversal", "Reversed (refund or credit note)"
+        REVERSAL = "reversal", "Reversed (refund, credit note or undone match)"
 
     invoice = models.ForeignKey(
         "billing.Invoice", on_delete=models.PROTECT, related_name="allocations"

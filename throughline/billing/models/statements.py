@@ -4,7 +4,8 @@ A line is stored once whatever how often its file is imported: ``dedup_key`` is 
 entry id when the file has one, else a hash of account, date, amount, currency, reference,
 counterparty and the line's occurrence among identical lines of the file (unique).
 Reconciliation (``billing.services.reconciliation``) sets each credit's match state; a matched
-line points at the payment it recorded.
+line points at the payment it recorded. An undone match leaves the line open again (the payment
+stays, reversed, for the record).
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class StatementLine(models.Model):
     matched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Staff undid a match of this line: reconciliation only suggests for it from then on, so
+    # the same wrong match is never applied again on its own.
+    undone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["statement", "booked_on", "id"]

@@ -333,11 +333,33 @@ def reminder_still_due(message) -> str:
 
 
 def stop_on_payment(invoice_id: str) -> bool:
-    """``invoice.paid``: the case is closed (the sweep ignores paid invoices anyway)."""
+    """``invoice.paid``: the case is closed (the sweep ignores paid invoices anyway).
+
+    Only while the invoice is still paid: the event's job may run after the payment was
+    taken back (an undone bank match), and must not stop the reminders of an open invoice.
+    """
     return bool(
-        DunningCase.objects.filter(invoice_id=invoice_id, state=DunningCase.State.ACTIVE).update(
-            state=DunningCase.State.PAID, stopped_at=timezone.now(), updated_at=timezone.now()
-        )
+        DunningCase.objects.filter(
+            invoice_id=invoice_id,
+            state=DunningCase.State.ACTIVE,
+            invoice__status=Invoice.Status.PAID,
+        ).update(state=DunningCase.State.PAID, stopped_at=timezone.now(), updated_at=timezone.now())
+    )
+
+
+def resume_on_unpaid(invoices: list[Invoice]) -> int:
+    """The payment that closed these invoices' cases was taken back (an undone bank match):
+    the ones open again remind again, from the next step not yet in the ledger — steps
+    already sent are not repeated, steps missed meanwhile are caught up as one reminder
+    (``remind``). Runs in the caller's transaction; returns the cases resumed."""
+    reopened = [invoice.pk for invoice in invoices if invoice.is_open]
+    if not reopened:
+        return 0
+    return DunningCase.objects.filter(invoice_id__in=reopened, state=DunningCase.State.PAID).update(
+        state=DunningCase.State.ACTIVE,
+        stopped_at=None,
+        next_check_on=None,  # look at it in the next sweep
+        updated_at=timezone.now(),
     )
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -38,6 +37,7 @@ from throughline.messaging.services import queue_email
 
 ZERO = Decimal(0)
 PAYABLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
+RECEIPT_KEY = "billing.receipt:"
 
 
 def parse_amount(raw: Any, currency: str, field: str = "amount") -> Decimal:
@@ -265,9 +265,19 @@ def queue_receipt(actor: Actor, payment: Payment) -> None:
         contact=contact,
         kind=Kind.TRANSACTIONAL,
         source=f"billing.payment:{payment.pk}",
-        idempotency_key=f"billing.receipt:{payment.pk}",
+        idempotency_key=f"{RECEIPT_KEY}{payment.pk}",
     )
     Payment.objects.filter(pk=payment.pk).update(receipt_sent_at=timezone.now())
+
+
+def receipt_still_due(message) -> str:
+    """Send-time check of a queued receipt: withdrawn when its payment was reversed since."""
+    key = message.idempotency_key or ""
+    if not key.startswith(RECEIPT_KEY):
+        return ""
+    payment_id = key.removeprefix(RECEIPT_KEY)
+    status = Payment.objects.filter(pk=payment_id).values_list("status", flat=True).first()
+    return "the payment was reversed" if status == Payment.Status.REVERSED else ""
 
 
 @transaction.atomic
@@ -340,28 +350,7 @@ def refund_payment(
             {"amount": [f"At most {payment.refundable} {payment.currency} can be refunded."]}
         )
     from_invoices = max(ZERO, value - payment.unallocated)
-    changes = []
-    if from_invoices:
-        per_invoice = (
-            payment.allocations.values("invoice")
-            .order_by()
-            .annotate(total=Sum("amount"))
-            .filter(total__gt=0)
-        )
-        shares = {str(row["invoice"]): row["total"] for row in per_invoice}
-        locked = settlement.lock_invoices(shares)
-        remaining = from_invoices
-        for target in sorted(
-            locked.values(), key=lambda i: (i.issue_date, i.created_at), reverse=True
-        ):
-            if remaining <= 0:
-                break
-            take = min(shares[str(target.pk)], remaining)
-            settlement.allocate(
-                target, -take, payment=payment, kind=Allocation.Kind.REVERSAL, user=actor.user
-            )
-            changes.append(settlement.refresh(target))
-            remaining -= take
+    changes = settlement.take_back(payment, from_invoices, user=actor.user) if from_invoices else []
     refunded = money.quantize(payment.amount_refunded + value, payment.currency)
     Payment.objects.filter(pk=payment.pk).update(
         amount_refunded=refunded, updated_at=timezone.now()

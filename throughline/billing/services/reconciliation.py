@@ -19,8 +19,15 @@ dictionary look-ups, never lines × invoices comparisons):
 Matches at or above ``AUTO_APPLY`` are applied at once; the rest wait for one-click
 confirmation. Applying records the payment through ``payments.record_payment`` (method bank
 transfer, gateway "bank", gateway reference ``statement-line:<id>``: the same line can never
-record two payments). Undoing a confirmed match is left out on purpose: the payment services
-offer refunds (money sent back), not a reversal of a wrong booking.
+record two payments; once reversed, the line may record a new one).
+
+A wrong match is undone (``undo_match``): the payment it recorded is taken back off the invoices
+(negative allocation rows, as a refund does), marked *reversed* (it was never money received:
+reports, client credit and refunds look at succeeded payments only), the invoices reopen and
+their reminders resume, and the line is open again — suggested at most from then on, never
+applied on its own. A payment refunded since, or whose allocations something else changed (a
+credit note, its credit used on another invoice), is not undone. An ignored line comes back
+with ``restore_line``.
 """
 
 from __future__ import annotations
@@ -33,13 +40,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from rapidfuzz import fuzz, utils
 
-from throughline.billing.models import Invoice, Payment, StatementLine
-from throughline.billing.services import payments
+from throughline.billing.models import Allocation, Invoice, Payment, StatementLine
+from throughline.billing.services import dunning, payments, settlement
 from throughline.billing.services.errors import InvoiceStateError
-from throughline.core import audit_log
+from throughline.core import audit_log, events, money
 from throughline.core.actor import Actor
 from throughline.crm.models import Contact
 
@@ -107,10 +115,13 @@ class OpenInvoices:
             self.by_amount[(row.currency, row.due)].append(row)
 
     @classmethod
-    def load(cls) -> OpenInvoices:
+    def load(cls, only: Q | None = None) -> OpenInvoices:
         """One pass over the open invoices (plain columns only) and one over their clients'
-        names — not a JSON field per invoice: 100k invoices share a few thousand clients."""
+        names — not a JSON field per invoice: 100k invoices share a few thousand clients.
+        ``only`` narrows the pass (one line's candidates, see ``_rematch``)."""
         open_invoices = Invoice.objects.open().order_by()
+        if only is not None:
+            open_invoices = open_invoices.filter(only)
         names: dict[Any, list[str]] = {
             pk: [f"{first} {last}".strip(), company or ""]
             for pk, first, last, company in Contact.objects.filter(
@@ -242,7 +253,9 @@ def reconcile(
     result = ReconcileResult()
     for line in queryset.order_by("booked_on", "pk").iterator(chunk_size=2000):
         match = match_line(line, index)
-        if match is not None and match.plan and match.confidence >= AUTO_APPLY:
+        # A line whose match staff undid is only ever suggested again.
+        confident = match is not None and bool(match.plan) and match.confidence >= AUTO_APPLY
+        if confident and line.undone_at is None:
             try:
                 _apply(actor, line, match, send_receipt=send_receipts)
             except (ValidationError, InvoiceStateError) as exc:
@@ -392,5 +405,158 @@ def ignore_line(actor: Actor, line: StatementLine) -> StatementLine:
     line.save(update_fields=["status"])
     audit_log.record(
         actor, "statement.line_ignored", line.statement, changes={"line": [None, line.pk]}
+    )
+    return line
+
+
+def _rematch(line: StatementLine) -> Match | None:
+    """What reconciliation finds for ``line`` now, against only the invoices it could match
+    (those its text names, those with its amount due): the same answer as the full index."""
+    if line.amount <= 0:
+        return None
+    numbers = canonical_numbers(f"{line.remittance} {line.reference}")
+    if numbers:
+        # An open invoice named decides the match (``match_line`` looks at amounts only when
+        # none is): the unique number index is enough, no scan for amounts.
+        named = OpenInvoices.load(Q(number__in=numbers))
+        if any(number in named.by_number for number in numbers):
+            return match_line(line, named)
+    return match_line(line, OpenInvoices.load(Q(currency=line.currency, amount_due=line.amount)))
+
+
+def _reopen(line: StatementLine) -> list[str]:
+    """Put ``line`` back on the list to reconcile with a fresh suggestion; the fields saved."""
+    match = _rematch(line)
+    if line.amount <= 0:
+        line.status = StatementLine.Status.DEBIT
+    elif match is not None and match.plan:
+        line.status = StatementLine.Status.SUGGESTED
+    else:
+        line.status = StatementLine.Status.UNMATCHED
+    line.confidence = match.confidence if match else ZERO
+    line.suggestion = match.as_suggestion() if match else []
+    line.match_reason = (match.reason if match else "no invoice number or amount found")[:300]
+    return ["status", "confidence", "suggestion", "match_reason"]
+
+
+def check_undoable(payment: Payment) -> None:
+    """Refuse (``InvoiceStateError``) unless ``payment`` is still exactly what its match
+    booked: received, nothing refunded, its allocations only the match's own rows."""
+    if payment.status != Payment.Status.SUCCEEDED:
+        raise InvoiceStateError(
+            f"The payment of this line is {payment.get_status_display().lower()}, "
+            "not a received payment: there is nothing to undo."
+        )
+    if payment.amount_refunded > 0 or payment.refunds.exists():
+        raise InvoiceStateError(
+            "The payment of this line was refunded since: money went back to the client, "
+            "so the match cannot be undone."
+        )
+    if payment.allocations.exclude(kind=Allocation.Kind.PAYMENT, amount__gt=0).exists():
+        raise InvoiceStateError(
+            "The payment of this line was changed since (taken back by a credit note, or its "
+            "credit used on another invoice), so the match cannot be undone."
+        )
+
+
+@transaction.atomic
+def undo_match(actor: Actor, line: StatementLine, *, reason: str = "") -> Payment:
+    """Undo a wrong match: the payment it recorded is reversed, its invoices reopen (and their
+    reminders resume), the line is open again. Returns the reversed payment."""
+    line = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
+    if line.status != StatementLine.Status.MATCHED or line.payment_id is None:
+        raise InvoiceStateError("This line is not matched: there is no match to undo.")
+    # Locks as a refund takes them: the payment, then its invoices in primary-key order.
+    payment = Payment.objects.select_for_update().get(pk=line.payment_id)
+    check_undoable(payment)
+    reason = str(reason or "").strip()[:200]
+    taken_back, credit = payment.amount_allocated, payment.unallocated
+    shares = {
+        # SQLite's SUM drops the scale: quantize to the currency's minor unit.
+        str(row["invoice"]): str(money.quantize(row["total"], payment.currency))
+        for row in payment.allocations.values("invoice").order_by().annotate(total=Sum("amount"))
+    }
+    changes = settlement.take_back(payment, taken_back, user=actor.user)
+    if payment.amount_allocated != 0:  # pragma: no cover - take_back takes every positive share
+        raise AssertionError(f"Payment {payment.pk} still has {payment.amount_allocated} allocated")
+    payment.status = Payment.Status.REVERSED
+    payment.failure_reason = f"Bank statement match undone{': ' + reason if reason else ''}"[:300]
+    payment.save(update_fields=["status", "failure_reason", "updated_at"])
+    invoices = [change.invoice for change in changes]
+    resumed = dunning.resume_on_unpaid(invoices)
+
+    fields = _reopen(line)
+    line.payment = None
+    line.matched_at = None
+    line.matched_by = None
+    line.undone_at = timezone.now()
+    line.save(update_fields=[*fields, "payment", "matched_at", "matched_by", "undone_at"])
+
+    audit_log.record(
+        actor,
+        "payment.reversed",
+        payment,
+        changes={
+            "status": [Payment.Status.SUCCEEDED, Payment.Status.REVERSED],
+            "invoices": [shares, None],
+            "credit": [credit, ZERO],
+            "reason": [None, reason],
+        },
+    )
+    for change in changes:
+        target = change.invoice
+        audit_log.record(
+            actor,
+            "invoice.payment_reversed",
+            target,
+            changes={
+                "status": [change.before, change.after],
+                "amount_due": [None, target.amount_due],
+                "payment": [str(payment.pk), None],
+            },
+        )
+    audit_log.record(
+        actor,
+        "statement.match_undone",
+        line.statement,
+        changes={
+            "line": [None, line.pk],
+            "payment": [str(payment.pk), None],
+            "invoices": [[inv.number for inv in invoices], None],
+            "status": [StatementLine.Status.MATCHED, line.status],
+        },
+    )
+    events.emit(
+        actor,
+        "payment.reversed",
+        payment,
+        contact_id=str(payment.contact_id),
+        invoice_ids=[str(inv.pk) for inv in invoices],
+        reopened_invoice_ids=[str(c.invoice.pk) for c in changes if c.before != c.after],
+        amount=str(payment.amount),
+        currency=payment.currency,
+        allocated=str(money.quantize(taken_back, payment.currency)),
+        credit=str(money.quantize(credit, payment.currency)),
+        gateway=payment.gateway,
+        statement_line_id=line.pk,
+        reminders_resumed=resumed,
+        reason=reason,
+    )
+    return payment
+
+
+@transaction.atomic
+def restore_line(actor: Actor, line: StatementLine) -> StatementLine:
+    """An ignored line back on the list to reconcile, with a fresh suggestion (not applied)."""
+    line = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
+    if line.status != StatementLine.Status.IGNORED:
+        raise InvoiceStateError("Only an ignored line can be restored.")
+    fields = _reopen(line)
+    line.save(update_fields=fields)
+    audit_log.record(
+        actor,
+        "statement.line_restored",
+        line.statement,
+        changes={"line": [None, line.pk], "status": [StatementLine.Status.IGNORED, line.status]},
     )
     return line

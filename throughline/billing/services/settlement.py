@@ -129,6 +129,33 @@ def allocate(
     return allocation
 
 
+def take_back(payment: Payment, amount: Decimal, *, user=None) -> list[Change]:
+    """Take ``amount`` of ``payment`` back off the invoices it paid, newest invoice first:
+    negative rows (allocation rows are append-only), each invoice refreshed.
+
+    Refunds take back what exceeds the payment's credit; an undone bank match takes back all
+    of it. The caller holds the payment's row lock; the invoices are locked here (pk order).
+    """
+    per_invoice = (
+        payment.allocations.values("invoice")
+        .order_by()
+        .annotate(total=Sum("amount"))
+        .filter(total__gt=0)
+    )
+    shares = {str(row["invoice"]): row["total"] for row in per_invoice}
+    locked = lock_invoices(shares)
+    changes = []
+    remaining = amount
+    for target in sorted(locked.values(), key=lambda i: (i.issue_date, i.created_at), reverse=True):
+        if remaining <= 0:
+            break
+        take = min(shares[str(target.pk)], remaining)
+        allocate(target, -take, payment=payment, kind=Allocation.Kind.REVERSAL, user=user)
+        changes.append(refresh(target))
+        remaining -= take
+    return changes
+
+
 def reverse_payments(invoice: Invoice, amount: Decimal, *, user=None) -> list[Allocation]:
     """Take ``amount`` of payments back off ``invoice``, newest payment first.
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from throughline.billing import access
 from throughline.billing.forms import RefundForm
-from throughline.billing.models import Payment
+from throughline.billing.models import Payment, StatementLine
 from throughline.billing.services import online, payments
 from throughline.billing.services.errors import GatewayError, InvoiceStateError
 from throughline.core.access import requires
@@ -74,7 +74,19 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(request, payment, form=None, status=200):
+    # The bank statement line this payment was matched from (an undo reverses it).
+    statement_line = (
+        StatementLine.objects.filter(payment=payment, status=StatementLine.Status.MATCHED)
+        .select_related("statement")
+        .first()
+        if payment.gateway == "bank"
+        else None
+    )
     context = {
+        "statement_line": statement_line,
+        "can_undo": statement_line is not None
+        and request.user.can("billing.payments")
+        and payment.status == Payment.Status.SUCCEEDED,
         "payment": payment,
         "allocations": payment.allocations.select_related("invoice").order_by("created_at"),
         "refunds": payment.refunds.order_by("-created_at"),

@@ -1,4 +1,4 @@
-"""Staff pages for bank statements: upload, lines with their match, confirm, unmatched list.
+"""Staff pages for bank statements: upload, lines with their match, confirm, undo, unmatched list.
 
 Bank data is the books: every page here needs ``billing.payments``.
 """
@@ -164,4 +164,36 @@ def line_ignore(request: HttpRequest, pk: int) -> HttpResponse:
         reconciliation.ignore_line(Actor.from_request(request), line)
     except InvoiceStateError as exc:
         messages.error(request, str(exc))
+    return _back(request, line)
+
+
+@requires("billing.payments")
+@require_POST
+def line_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    line = _line(pk)
+    try:
+        payment = reconciliation.undo_match(
+            Actor.from_request(request), line, reason=request.POST.get("reason", "")
+        )
+    except InvoiceStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Match undone: the payment of {payment.amount} {payment.currency} is reversed and "
+            "its invoices are open again.",
+        )
+    return _back(request, line)
+
+
+@requires("billing.payments")
+@require_POST
+def line_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    line = _line(pk)
+    try:
+        reconciliation.restore_line(Actor.from_request(request), line)
+    except InvoiceStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The line is back on the list to reconcile.")
     return _back(request, line)
