@@ -156,8 +156,8 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
 # the rows whose timing no longer depends on the due date folded into one row per client:
 # overdue ones of a client with too little history (paid "today" on the terms: 0) and those
 # later than the client has ever been (spread: FOLDED_SPREAD). History rows come back as
-# ('h', client, …, days late sorted), group rows as ('g', client, days to due, count, amount);
-# clients numbered in id order.
+# ('h', client, days late sorted), the groups as one row of arrays ('g', -, clients, days to
+# due, amounts) — arrays read far faster than as many rows; clients numbered in id order.
 OPEN_WITH_HISTORY_SQL = """
 WITH o AS MATERIALIZED (
   SELECT r.contact_id, r.due,
@@ -183,27 +183,30 @@ h AS (
       LIMIT %(limit)s
     ) x
   ) l
+),
+g AS (
+  SELECT x.k, x.due_in, SUM(x.amount)::float8 AS amount
+  FROM (
+    SELECT h.k, o.amount,
+           CASE WHEN h.n >= %(min)s AND o.due - %(as_of)s::date < -h.late[h.n] THEN %(spread)s
+                WHEN h.n < %(min)s AND o.due < %(as_of)s::date THEN 0
+                ELSE o.due - %(as_of)s::date END AS due_in
+    FROM o JOIN h ON h.contact_id = o.contact_id
+  ) x
+  GROUP BY x.k, x.due_in
 )
-SELECT 'g' AS kind, x.k, x.due_in, COUNT(*), SUM(x.amount)::float8, NULL::int[]
-FROM (
-  SELECT h.k, o.amount,
-         CASE WHEN h.n >= %(min)s AND o.due - %(as_of)s::date < -h.late[h.n] THEN %(spread)s
-              WHEN h.n < %(min)s AND o.due < %(as_of)s::date THEN 0
-              ELSE o.due - %(as_of)s::date END AS due_in
-  FROM o JOIN h ON h.contact_id = o.contact_id
-) x
-GROUP BY x.k, x.due_in
+SELECT 'g', NULL::int, array_agg(s.k::int), array_agg(s.due_in::int), array_agg(s.amount)
+FROM (SELECT * FROM g ORDER BY g.due_in, g.k) s
 UNION ALL
-SELECT 'h', h.k, NULL, NULL, NULL, h.late FROM h WHERE h.n > 0
-ORDER BY 1, 3, 2
+SELECT 'h', h.k::int, h.late, NULL, NULL FROM h WHERE h.n > 0
 """
 
 
-def _open_with_history(as_of: dt.date, base: str) -> tuple[list[tuple], dict]:
-    """PostgreSQL: ``(folded groups, history)`` — see OPEN_WITH_HISTORY_SQL; the groups as
-    ``open_by_client`` returns them and the history keyed by client, a client being its number
-    here (in id order, as the text ids sort) rather than its id."""
-
+def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...], dict]:
+    """PostgreSQL: the folded groups as arrays ``(clients, days to due, amounts)`` ordered by
+    days to due and client, and each client's history, keyed by client — a client being its
+    number here (in id order, as the text ids sort) rather than its id. See
+    OPEN_WITH_HISTORY_SQL."""
     from throughline.reports.aging import REPORT_WORK_MEM, open_rows
 
     rows_sql, rows_params = open_rows(as_of)
@@ -221,12 +224,17 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[list[tuple], dict]:
     params.update(zip(names, rows_params, strict=True))
     rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
     sql = OPEN_WITH_HISTORY_SQL.format(places=money.minor_unit(base), rows=rows_sql)
-    groups, history = [], {}
-    for kind, contact, due_in, count, amount, late in fetch_many(sql, params, REPORT_WORK_MEM):
+    groups = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    history = {}
+    for kind, client, first, due_in, amount in fetch_many(sql, params, REPORT_WORK_MEM):
         if kind == "g":
-            groups.append((contact, due_in, count, amount))
+            groups = (
+                np.array(first or [], dtype=np.int64),
+                np.array(due_in or [], dtype=np.int64),
+                np.array(amount or [], dtype=float),
+            )
         else:
-            history[contact] = late
+            history[client] = first
     return groups, history
 
 
@@ -238,15 +246,17 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        groups, history = _open_with_history(as_of, base)
+        (clients, due_in, amount), history = _open_with_history(as_of, base)
     else:
         groups = open_by_client(as_of, base)
         history = lateness_history({g[0] for g in groups}, as_of) if groups else {}
-    n = len(groups)
+        clients = np.array([g[0] for g in groups], dtype=object)
+        due_in = np.array([g[1] for g in groups], dtype=np.int64)
+        amount = np.array([g[3] for g in groups], dtype=float)
+    n = len(amount)
     if not n:
         return Items.empty()
-    contacts = sorted({g[0] for g in groups})
-    index = {c: i for i, c in enumerate(contacts)}
+    contacts, who = np.unique(clients, return_inverse=True)
     # Pool: [0] (a single day), [0 … 29] (the spread), then each client's sorted lateness.
     head = 1 + SPREAD_DAYS
     segments = [np.zeros(1, dtype=np.int64), np.arange(SPREAD_DAYS, dtype=np.int64)]
@@ -260,9 +270,7 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
         offset += len(past)
     pool = np.concatenate(segments)
     starts, lens = np.array(seg_start, dtype=np.int64), np.array(seg_len, dtype=np.int64)
-    who = np.array([index[g[0]] for g in groups], dtype=np.int64)
-    due_in = np.array([g[1] for g in groups], dtype=np.int64)
-    amount = np.array([g[3] for g in groups], dtype=float)
+    who = who.astype(np.int64)
     # The first history case still possible (due_in + late ≥ 0) in each client's segment, for
     # all groups at once: keys that order the segments one after another.
     span = 2 * int(max(np.abs(pool).max(initial=0), np.abs(due_in).max(initial=0))) + 2
@@ -445,9 +453,10 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
     return _pipeline_arrays((amount, probability, offset))
 
 
-# PostgreSQL: the same deals, stage probabilities and offsets computed in one statement; amounts
-# converted by ``factor`` (base units per unit) of each currency with a known rate — deals in
-# other currencies are left out, as above.
+# PostgreSQL: the same deals, stage probabilities and offsets computed in one statement and
+# returned as three arrays (one row: far faster to read than 100k rows); amounts converted by
+# ``factor`` (base units per unit) of each currency with a known rate — deals in other
+# currencies are left out, as above.
 PIPELINE_SQL = """
 WITH changed AS (
   SELECT DISTINCT deal_id FROM sales_dealstagechange WHERE at >= %(moment)s
@@ -459,9 +468,12 @@ WITH changed AS (
   WHERE c.at < %(moment)s
   ORDER BY c.deal_id, c.at DESC, c.id DESC
 )
-SELECT d.value::float8 * f.factor,
-       COALESCE(t.probability, s.probability)::float8,
+SELECT array_agg(x.amount), array_agg(x.probability), array_agg(x.offset_days)
+FROM (
+SELECT d.value::float8 * f.factor AS amount,
+       COALESCE(t.probability, s.probability)::float8 AS probability,
        GREATEST(COALESCE(d.expected_close_date, %(no_date)s::date) - %(as_of)s::date, 0)
+         AS offset_days
 FROM sales_deal d
 JOIN unnest(%(currencies)s::text[], %(factors)s::float8[]) AS f(currency, factor)
   ON f.currency = d.currency
@@ -469,6 +481,7 @@ JOIN sales_stage s ON s.id = d.stage_id
 LEFT JOIN stage_then t ON t.deal_id = d.id
 WHERE d.created_at < %(moment)s AND (d.status = 'open' OR d.closed_at >= %(moment)s)
 ORDER BY d.created_at, d.id
+) x
 """
 
 
@@ -488,14 +501,11 @@ def _pipeline_in_sql(as_of: dt.date, rates: Rates) -> tuple[np.ndarray, ...]:
         "currencies": list(factors),
         "factors": list(factors.values()),
     }
-    rows = fetch_many(PIPELINE_SQL, params)
-    if not rows:
-        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
-    amount, probability, offset = zip(*rows, strict=True)
+    ((amount, probability, offset),) = fetch_many(PIPELINE_SQL, params)  # arrays: one row
     return (
-        np.round(np.array(amount, dtype=float), 2),
-        np.array(probability, dtype=float),
-        np.array(offset, dtype=np.int64),
+        np.round(np.array(amount or [], dtype=float), 2),
+        np.array(probability or [], dtype=float),
+        np.array(offset or [], dtype=np.int64),
     )
 
 
