@@ -336,6 +336,17 @@ def contact_keys(
     return {key[:KEY_LENGTH] for key in keys}
 
 
+NAME_LENGTH = 100  # intake.ContactKey.first / .last
+
+
+def comparison_names(first_name: str, last_name: str) -> tuple[str, str]:
+    """(first, last) compacted as ``dedup.Person`` compares them, stored on each key row.
+
+    A value cut at ``NAME_LENGTH`` is not the one scored; readers treat it as unknown.
+    """
+    return compact(first_name)[:NAME_LENGTH], compact(last_name)[:NAME_LENGTH]
+
+
 def query_keys(
     first_name: str, last_name: str, email_normalized: str, company_name: str = ""
 ) -> set[str]:
