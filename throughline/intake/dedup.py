@@ -19,6 +19,7 @@ This module finds the *likely* ones, in two steps:
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -321,52 +322,61 @@ def candidate_rows(keys: Iterable[str]) -> dict[str, list[tuple]]:
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for key, raw, first, last in cursor.fetchall():
-                rows_by_key.setdefault(key, []).append((field.to_python(raw), first, last))
+                pk = raw if isinstance(raw, uuid.UUID) else field.to_python(raw)
+                rows_by_key.setdefault(key, []).append((pk, first, last))
     return rows_by_key
 
 
 def could_match(person: Person, rows: Iterable[tuple]) -> list:
     """Contact ids among ``rows`` (``(contact_id, first, last)``) ``score_pair`` might flag.
 
-    Exact, not a heuristic: ``score_pair`` rules a named pair out when the surname similarity
-    (``word_similarity`` in the order ``name_similarity`` picks: surname to surname, or to the
-    other's first name when transposed) is below 0.75; a named candidate scoring below that
-    in both orders is dropped. Unnamed or unknown (empty, or cut) names are kept.
+    Exact, not a heuristic: ``score_pair`` rules a named pair out unless, in the order
+    ``name_similarity`` picks, the surname scores ≥ 0.75 and the first name ≥ 0.6. A named
+    candidate passing in neither order — as written (surname to surname, first name by
+    ``_first_similarity``) nor transposed — is dropped. Unnamed or unknown (empty, or cut)
+    names are kept. Surnames are compared vectorized; first names only for the rest.
     """
     ids, named_ids, lasts, firsts = [], [], [], []
     seen = {person.contact_id}
+    limit = matching.NAME_LENGTH
     for pk, first, last in rows:
         if pk in seen:
             continue
         seen.add(pk)
-        if (
-            person.has_full_name
-            and first
-            and last
-            and len(first) < matching.NAME_LENGTH
-            and len(last) < matching.NAME_LENGTH
-        ):
+        if person.has_full_name and first and last and len(first) < limit and len(last) < limit:
             named_ids.append(pk)
             lasts.append(last)
             firsts.append(first)
         else:
             ids.append(pk)
-    if named_ids:
-        direct = _word_similarities(person.last, lasts)
-        swapped = _word_similarities(person.last, firsts)
-        ids.extend(
-            pk
-            for pk, d, t in zip(named_ids, direct, swapped, strict=True)
-            if d >= SURNAME_FLOOR or t >= SURNAME_FLOOR
-        )
+    if not named_ids:
+        return ids
+    compacts = [first.replace(" ", "") for first in firsts]
+    direct_last = _word_similarities(person.last, lasts)
+    swapped_last = _word_similarities(person.last, compacts)
+    swapped_first = _word_similarities(person.first_compact, lasts)
+    last_floor, first_floor = 0.75 - _EPSILON, 0.6 - _EPSILON
+    for n, pk in enumerate(named_ids):
+        if swapped_last[n] >= last_floor and swapped_first[n] >= first_floor:
+            ids.append(pk)
+        elif direct_last[n] >= last_floor:
+            canonical = matching.canonical_of_folded(firsts[n])
+            similarity = _first_similarity(
+                person.first, person.first_compact, canonical, compacts[n]
+            )
+            if similarity >= first_floor:
+                ids.append(pk)
     return ids
 
 
-def _word_similarities(word: str, others: list[str]):
-    """``word_similarity`` of ``word`` with each of ``others``, vectorized."""
+_EPSILON = 1e-9  # vectorized and one-by-one similarities may differ in the last bits
+
+
+def _word_similarities(word: str, others: list[str]) -> list[float]:
+    """``word_similarity`` of ``word`` with each of ``others`` (all non-empty), vectorized."""
     jaro = process.cdist([word], others, scorer=JaroWinkler.normalized_similarity, dtype="float64")
     osa = process.cdist([word], others, scorer=OSA.normalized_similarity, dtype="float64")
-    return [min(j, o + 0.1) for j, o in zip(jaro[0], osa[0], strict=True)]
+    return [min(j, o + 0.1) for j, o in zip(jaro[0].tolist(), osa[0].tolist(), strict=True)]
 
 
 CANDIDATE_FIELDS = (
