@@ -19,7 +19,6 @@ This module finds the *likely* ones, in two steps:
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -297,34 +296,57 @@ def score_pair(a: Person, b: Person) -> Match | None:
 
 
 def candidate_rows(keys: Iterable[str]) -> dict[str, list[tuple]]:
-    """Key → ``(contact_id, first, last)`` of the contacts sharing it, at most ``PER_KEY`` each.
+    """Key → ``(contact id, first, last)`` of the contacts sharing it, at most ``PER_KEY`` each.
 
-    One ``UNION ALL`` of per-key ``LIMIT``ed index lookups per few hundred keys: the cost stays
-    flat however many contacts share a common key, and each key gets its share of the
-    candidates. The names come from the key rows (a covering index on PostgreSQL), not from
-    the contacts: most candidates are screened out (``could_match``) before a contact is read.
+    Per-key ``LIMIT``ed index lookups: the cost stays flat however many contacts share a
+    common key, and each key gets its share of the candidates. The names come from the key
+    rows (a covering index on PostgreSQL), not from the contacts: most candidates are
+    screened out (``could_match``) before a contact is read. Contact ids are their text
+    (``str(uuid)``): a batch reads some hundred thousand rows, and building a ``UUID`` for
+    each costs more than the query.
     """
     keys = sorted(set(keys))
+    if not keys:
+        return {}
     table = connection.ops.quote_name(ContactKey._meta.db_table)
     column = connection.ops.quote_name("key")
-    field = ContactKey._meta.get_field("contact").target_field
     rows_by_key: dict[str, list[tuple]] = {}
-    for start in range(0, len(keys), 300):
-        chunk = keys[start : start + 300]
-        parts, params = [], []
-        for n, key in enumerate(chunk):
-            limit = PER_COARSE_KEY if key.startswith("i:") else PER_KEY
-            parts.append(
+    limits = [PER_COARSE_KEY if key.startswith("i:") else PER_KEY for key in keys]
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch: a lateral LIMITed lookup per key of the array.
+        statements = [
+            (
+                f"SELECT k.key, c.contact_id::text, c.first, c.last "  # noqa: S608 - fixed
+                f"FROM unnest(%s::text[], %s::int[]) AS k(key, lim) CROSS JOIN LATERAL "
+                f"(SELECT contact_id, first, last FROM {table} WHERE {column} = k.key "
+                f"LIMIT k.lim) AS c",
+                [keys, limits],
+            )
+        ]
+    else:  # SQLite has no LATERAL: a UNION ALL of the same lookups per few hundred keys
+        statements = []
+        for start in range(0, len(keys), 300):
+            parts = [
                 f"SELECT * FROM (SELECT {column}, contact_id, first, last "  # noqa: S608 - fixed
                 f"FROM {table} WHERE {column} = %s LIMIT {limit}) AS k{n}"
-            )
-            params.append(key)
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
+                for n, limit in enumerate(limits[start : start + 300])
+            ]
+            statements.append((" UNION ALL ".join(parts), keys[start : start + 300]))
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
             for key, raw, first, last in cursor.fetchall():
-                pk = raw if isinstance(raw, uuid.UUID) else field.to_python(raw)
-                rows_by_key.setdefault(key, []).append((pk, first, last))
+                rows_by_key.setdefault(key, []).append((_uuid_text(raw), first, last))
     return rows_by_key
+
+
+def _uuid_text(raw) -> str:
+    """A stored contact id as ``str(uuid)`` (SQLite keeps the 32 hex digits only)."""
+    if isinstance(raw, str):
+        if len(raw) == 32:
+            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        return raw
+    return str(raw)
 
 
 def could_match(person: Person, rows: Iterable[tuple]) -> list:
@@ -337,7 +359,7 @@ def could_match(person: Person, rows: Iterable[tuple]) -> list:
     names are kept. Surnames are compared vectorized; first names only for the rest.
     """
     ids, named_ids, lasts, firsts = [], [], [], []
-    seen = {person.contact_id}
+    seen = {person.contact_id, str(person.contact_id)}
     limit = matching.NAME_LENGTH
     for pk, first, last in rows:
         if pk in seen:
@@ -392,7 +414,7 @@ CANDIDATE_FIELDS = (
 
 
 def people(ids: Iterable) -> dict:
-    """Candidate rows as ``Person``s by contact id (plain rows, not model instances)."""
+    """Candidate rows as ``Person``s by ``str`` of the contact id (plain rows, not models)."""
     ids = list(ids)
     found: dict = {}
     for start in range(0, len(ids), 2000):
@@ -400,7 +422,7 @@ def people(ids: Iterable) -> dict:
             *CANDIDATE_FIELDS
         )
         for pk, first, last, email, phone, company_id, company_name, company_domain in rows:
-            found[pk] = Person(
+            found[str(pk)] = Person(
                 contact_id=pk,
                 first_name=first,
                 last_name=last,
