@@ -35,7 +35,6 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
-from throughline.core.lookup_cache import cached
 from throughline.core.models import Organization
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
@@ -356,7 +355,7 @@ def _likely_matches(
         i: dedup.could_match(person, [r for key in keys_of[i] for r in rows_by_key.get(key, ())])
         for i, person in people.items()
     }
-    known = dedup.people({pk for ids in survivors.values() for pk in ids}, memo=people_memo())
+    known = dedup.people({pk for ids in survivors.values() for pk in ids})
     for i in to_match:
         person = people[i]
         pool = [known[pk] for pk in survivors[i] if pk in known]
@@ -367,22 +366,6 @@ def _likely_matches(
             pool_of_key.append(person)
             if len(pool_of_key) > dedup.PER_KEY:  # as the index look-up, a bounded share per key
                 del pool_of_key[0]
-
-
-def people_memo() -> dict:
-    """Candidates read by earlier batches of this import (``with batch_cache()``), else {}.
-
-    An import's batches meet the same candidates again and again (the contacts sharing its
-    common keys); reading them once per import instead of once per batch is most of the
-    saving. The import forgets the contacts it updates; one another user changes meanwhile
-    is compared as it was when first read, for the rest of the import.
-    """
-    return cached(("intake.bulk_capture.people",), dict)
-
-
-def forget_people() -> None:
-    """Empty the memo (a batch failed: what it read may be what made it fail)."""
-    people_memo().clear()
 
 
 # --- Writes ---------------------------------------------------------------------------------
@@ -442,7 +425,6 @@ class _Writes:
             for contact in updated:
                 contact.updated_at = self.now
             Contact.objects.bulk_update(updated, sorted({*fields, "updated_at"}))
-            dedup.forget(people_memo(), self.updated_contacts)
             for contact, changes in self.updated_contacts.values():
                 self.audit.append(audit_log.Change("contact.updated", contact, changes))
                 occurrences.append(

@@ -413,27 +413,12 @@ CANDIDATE_FIELDS = (
 )
 
 
-# Persons kept for reuse across the batches of one bulk operation (``people(memo=…)``).
-MEMO_SIZE = 100_000
-
-
-def people(ids: Iterable, memo: dict | None = None) -> dict:
-    """Candidate rows as ``Person``s by ``str`` of the contact id (plain rows, not models).
-
-    ``memo``: the Persons an earlier batch of the same bulk operation read (by ``str`` id),
-    used and extended: an import's batches share most candidates of their common keys. The
-    caller forgets the contacts it changes (``forget``).
-    """
+def people(ids: Iterable) -> dict:
+    """Candidate rows as ``Person``s by ``str`` of the contact id (plain rows, not models)."""
+    ids = list(ids)
     found: dict = {}
-    missing = []
-    for pk in ids:
-        person = memo.get(pk) if memo is not None else None
-        if person is None:
-            missing.append(pk)
-        else:
-            found[pk] = person
-    for start in range(0, len(missing), 2000):
-        rows = Contact.objects.filter(pk__in=missing[start : start + 2000]).values_list(
+    for start in range(0, len(ids), 2000):
+        rows = Contact.objects.filter(pk__in=ids[start : start + 2000]).values_list(
             *CANDIDATE_FIELDS
         )
         for pk, first, last, email, phone, company_id, company_name, company_domain in rows:
@@ -447,17 +432,7 @@ def people(ids: Iterable, memo: dict | None = None) -> dict:
                 company_name=company_name or "",
                 website_domain=company_domain or "",
             )
-    if memo is not None and missing:
-        if len(memo) + len(missing) > MEMO_SIZE:
-            memo.clear()
-        memo.update((pk, found[pk]) for pk in missing if pk in found)
     return found
-
-
-def forget(memo: dict, contact_ids: Iterable) -> None:
-    """Drop changed contacts from a ``people`` memo."""
-    for pk in contact_ids:
-        memo.pop(str(pk), None)
 
 
 def candidates(person: Person, exclude: Iterable = ()) -> list[Person]:

@@ -47,7 +47,7 @@ from throughline.core.lookup_cache import batch_cache
 from throughline.core.models import Organization
 from throughline.crm.custom_fields import definitions
 from throughline.crm.models import Contact
-from throughline.intake.bulk_capture import bulk_capturable, capture_many, forget_people
+from throughline.intake.bulk_capture import bulk_capturable, capture_many
 from throughline.intake.capture import LeadInput, capture_lead, clean_input
 from throughline.intake.channels.models import LEAD_TARGETS, CsvImport, CsvMappingPreset
 from throughline.intake.models import Lead
@@ -641,7 +641,6 @@ def run(imp: CsvImport, actor: Actor, progress: Callable[[int], None] | None = N
         except (ValidationError, IntegrityError):
             # A row the batch cannot take (or a concurrent import of the same people): row by
             # row, which names the row and retries races.
-            forget_people()
             for c in bulk:
                 capture_one(c)
             return
