@@ -173,12 +173,16 @@ _SOUNDEX = {
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
-@functools.lru_cache(maxsize=65536)  # names repeat: a batch folds the same ones many times
-def fold(text: str) -> str:
+def fold_once(text: str) -> str:
     """Lower-case, accents removed, punctuation to single spaces: "José-Luis " → "jose luis"."""
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+# Names and company names repeat: an import folds the same ones many times. (E-mail local
+# parts are nearly all distinct: they use ``fold_once`` and stay out of the cache.)
+fold = functools.lru_cache(maxsize=65536)(fold_once)
 
 
 def compact(text: str) -> str:
@@ -249,7 +253,7 @@ def split_email(normalized: str) -> tuple[str, str]:
 
 def email_local_key(local: str) -> str:
     """Local part for comparing: "+tag" dropped, only letters and digits: "j.smith+x" → "jsmith"."""
-    return re.sub(r"[^0-9a-z]", "", fold(local.split("+", 1)[0]).replace(" ", ""))
+    return re.sub(r"[^0-9a-z]", "", fold_once(local.split("+", 1)[0]).replace(" ", ""))
 
 
 def is_generic_domain(domain: str) -> bool:
