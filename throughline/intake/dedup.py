@@ -5,7 +5,9 @@ This module finds the *likely* ones, in two steps:
 
 1. **Blocking.** Candidates are the contacts sharing a blocking key with the new person
    (``matching.name_keys`` / ``email_keys``, stored in ``ContactKey``): an index lookup that
-   costs the same with a thousand or a million contacts. No full scan, ever.
+   costs the same with a thousand or a million contacts. No full scan, ever. The key rows
+   carry the contacts' compacted names, so candidates whose names ``score_pair`` would rule
+   out anyway are dropped (``could_match``) before any contact row is read.
 2. **Scoring.** Each candidate is compared field by field with rapidfuzz (Jaro-Winkler on
    names, optimal string alignment on e-mail local parts) and the evidence is combined into
    a confidence in [0, 1]. Similar names alone are not enough — "John Smith" is a common
