@@ -31,7 +31,7 @@ def load_population(population) -> list:
     import uuid
 
     from throughline.crm.models import Company, Contact
-    from throughline.intake import matching
+    from throughline.intake import dedup, matching
     from throughline.intake.models import CompanyKey, ContactKey
 
     companies: dict[str, Company] = {}
@@ -64,14 +64,7 @@ def load_population(population) -> list:
     ]
     Contact.objects.bulk_create(contacts, batch_size=2000)
     ContactKey.objects.bulk_create(
-        [
-            ContactKey(contact_id=c.pk, key=key)
-            for c in contacts
-            for key in matching.contact_keys(
-                c.first_name, c.last_name, c.email_normalized, c.company.name if c.company else ""
-            )
-        ],
-        batch_size=5000,
+        [row for c in contacts for row in dedup.contact_key_rows(c)], batch_size=5000
     )
     return [c.pk for c in contacts]
 

@@ -10,7 +10,11 @@ Each phase stops after ``--budget`` seconds (so ``make bench`` ends) and the rat
 far is projected.
 
 Usage: python bench/import.py [--contacts 1000000] [--rows 100000] [--db postgres|sqlite]
-                              [--budget 300]
+                              [--budget 300] [--keep-db NAME] [--profile FILE]
+
+``--keep-db NAME`` (PostgreSQL) seeds the contacts once into a database kept under NAME; every
+run then imports into a fresh copy of it (``CREATE DATABASE … TEMPLATE NAME``, dropped after),
+so a run always starts from the same million contacts and never from the previous run's leads.
 """
 
 from __future__ import annotations
@@ -76,7 +80,8 @@ def seed_contacts(n: int) -> None:
             first, last, email, _ = person(i)
             pk = uuid.uuid4()
             contacts.append((pk, first, last, email))
-            keys.extend((pk, key) for key in matching.contact_keys(first, last, email, ""))
+            names = matching.comparison_names(first, last)
+            keys.extend((pk, key, *names) for key in matching.contact_keys(first, last, email, ""))
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 _copy_contacts(contacts, keys, now)
@@ -89,7 +94,8 @@ def seed_contacts(n: int) -> None:
                     batch_size=5000,
                 )
                 ContactKey.objects.bulk_create(
-                    [ContactKey(contact_id=pk, key=k) for pk, k in keys], batch_size=10000
+                    [ContactKey(contact_id=pk, key=k, first=f, last=la) for pk, k, f, la in keys],
+                    batch_size=10000,
                 )
         print(f"\r  seeded {min(n, offset + batch):,} contacts", end="", flush=True)
     print(f" in {time.perf_counter() - started:.0f} s")
@@ -113,9 +119,9 @@ def _copy_contacts(contacts, keys, now) -> None:
         ) as copy:
             copy.write(buffer.getvalue())
         buffer = io.StringIO()
-        for pk, key in keys:
-            buffer.write(f"{pk}\t{key}\n")
-        with raw.copy(f"COPY {key_table} (contact_id, key) FROM STDIN") as copy:
+        for pk, key, first, last in keys:
+            buffer.write(f"{pk}\t{key}\t{first}\t{last}\n")
+        with raw.copy(f"COPY {key_table} (contact_id, key, first, last) FROM STDIN") as copy:
             copy.write(buffer.getvalue())
 
 
@@ -142,6 +148,43 @@ def make_csv(rows: int, contacts: int, rng: random.Random) -> tuple[bytes, dict[
             emitted.append(line)
             mix["new"] += 1
     return ("\n".join(lines) + "\n").encode("latin-1", errors="replace"), mix
+
+
+def _seed_once(kept: ScratchDatabase, contacts: int) -> None:
+    """Seed the kept database unless it already holds the contacts (then say so)."""
+    from django.db import connections
+
+    from throughline.crm.models import Contact
+
+    have = Contact.objects.count()
+    if kept.existed and have == contacts:
+        print(f"  reusing the seeded database {kept.name} ({have:,} contacts)")
+    elif have:
+        raise SystemExit(
+            f"{kept.name} holds {have:,} contacts, not {contacts:,}: drop it or pick another name"
+        )
+    else:
+        seed_contacts(contacts)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            # As autovacuum leaves a settled table: statistics, and the visibility map that
+            # lets index-only scans skip the heap. Both travel with the copy.
+            cursor.execute("VACUUM ANALYZE")
+    connections.close_all()
+
+
+def _copy_database(template: str, name: str) -> None:
+    """Replace the scratch database ``name`` by a copy of ``template`` and point Django at it."""
+    import psycopg
+    from django.db import connections
+
+    from bench._common import PG_ADMIN_URL
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    connections["default"].settings_dict["NAME"] = name
 
 
 class OutOfTime(Exception):
@@ -184,16 +227,30 @@ def main() -> None:
         default=300,
         help="Stop each phase (dry run, run) after this many seconds and project the rest",
     )
+    parser.add_argument(
+        "--keep-db",
+        metavar="NAME",
+        help="PostgreSQL: seed the contacts once into NAME and import into a copy of it",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the run to FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ScratchDatabase(args.db, Path(tmp)) as db:
         env = {**db.env, "MEDIA_ROOT": str(Path(tmp) / "media")}
-        setup_django(env)
+        if args.keep_db and args.db == "postgres":
+            kept = ScratchDatabase(args.db, Path(tmp), keep=args.keep_db)
+            with kept:
+                setup_django({**kept.env, "MEDIA_ROOT": env["MEDIA_ROOT"]})
+                _seed_once(kept, args.contacts)
+            _copy_database(args.keep_db, db.name)
+        else:
+            setup_django(env)
         from throughline.core.actor import Actor
         from throughline.intake.channels import csv_import
 
         print(f"== import on {args.db}: {args.rows:,} rows against {args.contacts:,} contacts")
         rng = random.Random(args.seed)
-        seed_contacts(args.contacts)
+        if not args.keep_db or args.db != "postgres":
+            seed_contacts(args.contacts)
         data, mix = make_csv(args.rows, args.contacts, rng)
         print(f"  CSV: {len(data) / 1e6:.1f} MB; rows: {mix}", flush=True)
         actor = Actor.cli()
@@ -205,7 +262,15 @@ def main() -> None:
             ("run", lambda progress: csv_import.run(imp, actor, progress)),
         ]:
             imp.refresh_from_db()
+            if args.profile and name == "run":
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             seconds, rows, finished, result = phase(name, fn, args.budget)
+            if args.profile and name == "run":
+                profiler.disable()
+                profiler.dump_stats(args.profile)
             rows = args.rows if finished else max(rows, 1)
             rate = rows / seconds
             projected += args.rows / rate

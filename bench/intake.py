@@ -71,7 +71,7 @@ def seed(contacts: int, rng: random.Random) -> tuple[str, list[str]]:
     from throughline.core.models import Organization
     from throughline.core.services import create_api_token, create_user
     from throughline.crm.models import Company, Contact
-    from throughline.intake import matching
+    from throughline.intake import dedup, matching
     from throughline.intake.dedup_fixtures import (
         COMMON_LAST,
         COMPANY_KINDS,
@@ -123,16 +123,7 @@ def seed(contacts: int, rng: random.Random) -> tuple[str, list[str]]:
         if len(batch) == 5000 or i == contacts - 1:
             Contact.objects.bulk_create(batch)
             ContactKey.objects.bulk_create(
-                [
-                    ContactKey(contact_id=c.pk, key=k)
-                    for c in batch
-                    for k in matching.contact_keys(
-                        c.first_name,
-                        c.last_name,
-                        c.email_normalized,
-                        c.company.name if c.company else "",
-                    )
-                ],
+                [row for c in batch for row in dedup.contact_key_rows(c)],
                 batch_size=10000,
             )
             batch = []

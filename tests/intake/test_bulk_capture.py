@@ -169,3 +169,31 @@ def test_imported_leads_are_scored_right_after_their_batch(actor, known, run_job
     scores = dict(Lead.objects.values_list("first_name", "score"))
     assert scores["Ada"] == 10 and scores["Grace"] == 0
     assert all(Lead.objects.values_list("tier", flat=True))
+
+
+def test_later_batches_of_an_import_see_what_earlier_ones_changed(actor, run_jobs):
+    # given: Ada, known without a company; batch 1 reads her as a candidate (for "Ada
+    # Lovelase") and, from her own row, learns where she works
+    from throughline.core.lookup_cache import batch_cache
+
+    ada = crm.create_contact(
+        actor, first_name="Ada", last_name="Lovelace", email="ada.lovelace@gmail.com"
+    )
+    run_jobs()
+    first = [
+        ("Ada", "Lovelase", "countess@personal.example", "", ""),
+        ("Ada", "Lovelace", "ada.lovelace@gmail.com", "", "Difference Ltd"),
+    ]
+    second = [("Ada", "Lovelace", "lovelace.ada@yahoo.com", "", "Difference Ltd")]
+    with batch_cache():
+        with transaction.atomic():
+            capture_many(actor, inputs(first, source="batch-1"))
+        # when: a later batch of the same import has her namesake at that company
+        with transaction.atomic():
+            [outcome] = capture_many(actor, inputs(second, source="batch-2"))
+    # then: flagged as the same company — her company as batch 1 left it, not as first read
+    ada.refresh_from_db()
+    assert ada.company.name == "Difference Ltd"
+    lead = Lead.objects.get(pk=outcome.lead_id)
+    [flag] = PossibleDuplicate.objects.filter(lead=lead, candidate=ada)
+    assert "same company" in flag.reasons

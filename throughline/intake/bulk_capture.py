@@ -349,10 +349,17 @@ def _likely_matches(
         )
     keys_of = {i: person.blocking_keys() for i, person in people.items()}
     all_keys = set().union(*keys_of.values()) if keys_of else set()
-    candidates = dedup.candidates_by_key(all_keys)
+    rows_by_key = dedup.candidate_rows(all_keys)
+    # Screened on the key rows' names first; only the survivors' contacts are read.
+    survivors = {
+        i: dedup.could_match(person, [r for key in keys_of[i] for r in rows_by_key.get(key, ())])
+        for i, person in people.items()
+    }
+    known = dedup.people({pk for ids in survivors.values() for pk in ids})
     for i in to_match:
         person = people[i]
-        pool = [c for key in keys_of[i] for c in (*candidates.get(key, ()), *new_people[key])]
+        pool = [known[pk] for pk in survivors[i] if pk in known]
+        pool += [c for key in keys_of[i] for c in new_people[key]]
         matches_of[i] = dedup.best_matches(person, pool)
         for key in keys_of[i]:
             pool_of_key = new_people[key]
@@ -424,17 +431,16 @@ class _Writes:
                     events.Occurrence("contact.updated", contact, {"fields": sorted(changes)})
                 )
         ContactKey.objects.bulk_create(
-            [
-                ContactKey(contact_id=c.pk, key=k)
-                for c in [*self.new_contacts, *self.reindex]
-                for k in matching.contact_keys(
-                    c.first_name,
-                    c.last_name,
-                    c.email_normalized,
-                    c.company.name if c.company_id else "",
-                )
-            ],
-            ignore_conflicts=True,
+            [row for c in self.new_contacts for row in dedup.contact_key_rows(c)]
+        )
+        # Known people keep their rows; names they gained are written onto them.
+        new_ids = {c.pk for c in self.new_contacts}
+        reindex = {c.pk: c for c in self.reindex if c.pk not in new_ids}.values()
+        ContactKey.objects.bulk_create(
+            [row for c in reindex for row in dedup.contact_key_rows(c)],
+            update_conflicts=True,
+            unique_fields=["contact", "key"],
+            update_fields=["first", "last"],
         )
         Lead.objects.bulk_create(leads)
         PossibleDuplicate.objects.bulk_create(self.possible)

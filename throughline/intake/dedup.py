@@ -5,7 +5,9 @@ This module finds the *likely* ones, in two steps:
 
 1. **Blocking.** Candidates are the contacts sharing a blocking key with the new person
    (``matching.name_keys`` / ``email_keys``, stored in ``ContactKey``): an index lookup that
-   costs the same with a thousand or a million contacts. No full scan, ever.
+   costs the same with a thousand or a million contacts. No full scan, ever. The key rows
+   carry the contacts' compacted names, so candidates whose names ``score_pair`` would rule
+   out anyway are dropped (``could_match``) before any contact row is read.
 2. **Scoring.** Each candidate is compared field by field with rapidfuzz (Jaro-Winkler on
    names, optimal string alignment on e-mail local parts) and the evidence is combined into
    a confidence in [0, 1]. Similar names alone are not enough — "John Smith" is a common
@@ -295,36 +297,110 @@ def score_pair(a: Person, b: Person) -> Match | None:
 # --- Candidates from the database ------------------------------------------------------------
 
 
-def candidate_ids(keys: Iterable[str], exclude: Iterable = ()) -> list:
-    """Contact ids sharing a key, at most ``PER_KEY`` per key, in one query.
+def candidate_rows(keys: Iterable[str]) -> dict[str, list[tuple]]:
+    """Key → ``(contact id, first, last)`` of the contacts sharing it, at most ``PER_KEY`` each.
 
-    One ``UNION ALL`` of per-key ``LIMIT``ed index lookups: the cost stays flat however many
-    contacts share a common key, and each key gets its share of the candidates.
+    Per-key ``LIMIT``ed index lookups: the cost stays flat however many contacts share a
+    common key, and each key gets its share of the candidates. The names come from the key
+    rows (a covering index on PostgreSQL), not from the contacts: most candidates are
+    screened out (``could_match``) before a contact is read. Contact ids are their text
+    (``str(uuid)``): a batch reads some hundred thousand rows, and building a ``UUID`` for
+    each costs more than the query.
     """
     keys = sorted(set(keys))
     if not keys:
-        return []
+        return {}
     table = connection.ops.quote_name(ContactKey._meta.db_table)
     column = connection.ops.quote_name("key")
-    parts, params = [], []
-    for n, key in enumerate(keys):
-        limit = PER_COARSE_KEY if key.startswith("i:") else PER_KEY
-        parts.append(
-            f"SELECT contact_id FROM (SELECT contact_id FROM {table} "  # noqa: S608 - fixed
-            f"WHERE {column} = %s LIMIT {limit}) AS k{n}"
-        )
-        params.append(key)
+    rows_by_key: dict[str, list[tuple]] = {}
+    limits = [PER_COARSE_KEY if key.startswith("i:") else PER_KEY for key in keys]
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch: a lateral LIMITed lookup per key of the array.
+        statements = [
+            (
+                f"SELECT k.key, c.contact_id::text, c.first, c.last "  # noqa: S608 - fixed
+                f"FROM unnest(%s::text[], %s::int[]) AS k(key, lim) CROSS JOIN LATERAL "
+                f"(SELECT contact_id, first, last FROM {table} WHERE {column} = k.key "
+                f"LIMIT k.lim) AS c",
+                [keys, limits],
+            )
+        ]
+    else:  # SQLite has no LATERAL: a UNION ALL of the same lookups per few hundred keys
+        statements = []
+        for start in range(0, len(keys), 300):
+            parts = [
+                f"SELECT * FROM (SELECT {column}, contact_id, first, last "  # noqa: S608 - fixed
+                f"FROM {table} WHERE {column} = %s LIMIT {limit}) AS k{n}"
+                for n, limit in enumerate(limits[start : start + 300])
+            ]
+            statements.append((" UNION ALL ".join(parts), keys[start : start + 300]))
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        rows = cursor.fetchall()
-    excluded = {str(pk) for pk in exclude if pk}
-    found: dict = {}
-    field = ContactKey._meta.get_field("contact").target_field
-    for (raw,) in rows:
-        pk = field.to_python(raw)
-        if str(pk) not in excluded:
-            found.setdefault(pk, None)
-    return list(found)
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            for key, raw, first, last in cursor.fetchall():
+                rows_by_key.setdefault(key, []).append((_uuid_text(raw), first, last))
+    return rows_by_key
+
+
+def _uuid_text(raw) -> str:
+    """A stored contact id as ``str(uuid)`` (SQLite keeps the 32 hex digits only)."""
+    if isinstance(raw, str):
+        if len(raw) == 32:
+            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        return raw
+    return str(raw)
+
+
+def could_match(person: Person, rows: Iterable[tuple]) -> list:
+    """Contact ids among ``rows`` (``(contact_id, first, last)``) ``score_pair`` might flag.
+
+    Exact, not a heuristic: ``score_pair`` rules a named pair out unless, in the order
+    ``name_similarity`` picks, the surname scores ≥ 0.75 and the first name ≥ 0.6. A named
+    candidate passing in neither order — as written (surname to surname, first name by
+    ``_first_similarity``) nor transposed — is dropped. Unnamed or unknown (empty, or cut)
+    names are kept. Surnames are compared vectorized; first names only for the rest.
+    """
+    ids, named_ids, lasts, firsts = [], [], [], []
+    seen = {person.contact_id, str(person.contact_id)}
+    limit = matching.NAME_LENGTH
+    for pk, first, last in rows:
+        if pk in seen:
+            continue
+        seen.add(pk)
+        if person.has_full_name and first and last and len(first) < limit and len(last) < limit:
+            named_ids.append(pk)
+            lasts.append(last)
+            firsts.append(first)
+        else:
+            ids.append(pk)
+    if not named_ids:
+        return ids
+    compacts = [first.replace(" ", "") for first in firsts]
+    direct_last = _word_similarities(person.last, lasts)
+    swapped_last = _word_similarities(person.last, compacts)
+    swapped_first = _word_similarities(person.first_compact, lasts)
+    last_floor, first_floor = 0.75 - _EPSILON, 0.6 - _EPSILON
+    for n, pk in enumerate(named_ids):
+        if swapped_last[n] >= last_floor and swapped_first[n] >= first_floor:
+            ids.append(pk)
+        elif direct_last[n] >= last_floor:
+            canonical = matching.canonical_of_folded(firsts[n])
+            similarity = _first_similarity(
+                person.first, person.first_compact, canonical, compacts[n]
+            )
+            if similarity >= first_floor:
+                ids.append(pk)
+    return ids
+
+
+_EPSILON = 1e-9  # vectorized and one-by-one similarities may differ in the last bits
+
+
+def _word_similarities(word: str, others: list[str]) -> list[float]:
+    """``word_similarity`` of ``word`` with each of ``others`` (all non-empty), vectorized."""
+    jaro = process.cdist([word], others, scorer=JaroWinkler.normalized_similarity, dtype="float64")
+    osa = process.cdist([word], others, scorer=OSA.normalized_similarity, dtype="float64")
+    return [min(j, o + 0.1) for j, o in zip(jaro[0].tolist(), osa[0].tolist(), strict=True)]
 
 
 CANDIDATE_FIELDS = (
@@ -339,16 +415,16 @@ CANDIDATE_FIELDS = (
 )
 
 
-def _people(ids: Iterable) -> dict:
-    """Candidate rows as ``Person``s by contact id (plain rows, not model instances)."""
+def people(ids: Iterable) -> dict:
+    """Candidate rows as ``Person``s by ``str`` of the contact id (plain rows, not models)."""
     ids = list(ids)
-    people: dict = {}
+    found: dict = {}
     for start in range(0, len(ids), 2000):
         rows = Contact.objects.filter(pk__in=ids[start : start + 2000]).values_list(
             *CANDIDATE_FIELDS
         )
         for pk, first, last, email, phone, company_id, company_name, company_domain in rows:
-            people[pk] = Person(
+            found[str(pk)] = Person(
                 contact_id=pk,
                 first_name=first,
                 last_name=last,
@@ -358,42 +434,20 @@ def _people(ids: Iterable) -> dict:
                 company_name=company_name or "",
                 website_domain=company_domain or "",
             )
-    return people
+    return found
 
 
 def candidates(person: Person, exclude: Iterable = ()) -> list[Person]:
-    ids = candidate_ids(person.blocking_keys(), exclude=[person.contact_id, *exclude])
-    # A common name can bring a few hundred candidates.
-    return list(_people(ids).values()) if ids else []
-
-
-def candidates_by_key(keys: Iterable[str]) -> dict[str, list[Person]]:
-    """``candidates`` for many keys at once (bulk capture): key → its candidate people.
-
-    The same per-key ``LIMIT``s as ``candidate_ids``, in one query per few hundred keys, and
-    one query for the candidates' rows.
-    """
-    keys = sorted(set(keys))
-    table = connection.ops.quote_name(ContactKey._meta.db_table)
-    column = connection.ops.quote_name("key")
-    field = ContactKey._meta.get_field("contact").target_field
-    ids_by_key: dict[str, list] = {}
-    for start in range(0, len(keys), 300):
-        chunk = keys[start : start + 300]
-        parts, params = [], []
-        for n, key in enumerate(chunk):
-            limit = PER_COARSE_KEY if key.startswith("i:") else PER_KEY
-            parts.append(
-                f"SELECT * FROM (SELECT {column}, contact_id FROM {table} "  # noqa: S608 - fixed
-                f"WHERE {column} = %s LIMIT {limit}) AS k{n}"
-            )
-            params.append(key)
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            for key, raw in cursor.fetchall():
-                ids_by_key.setdefault(key, []).append(field.to_python(raw))
-    people = _people({pk for ids in ids_by_key.values() for pk in ids})
-    return {key: [people[pk] for pk in ids if pk in people] for key, ids in ids_by_key.items()}
+    """The contacts sharing a blocking key with ``person`` that might be them."""
+    excluded = {str(pk) for pk in exclude if pk}
+    rows = [
+        row
+        for rows_of_key in candidate_rows(person.blocking_keys()).values()
+        for row in rows_of_key
+        if str(row[0]) not in excluded
+    ]
+    ids = could_match(person, rows)
+    return list(people(ids).values()) if ids else []
 
 
 def find_matches(person: Person, exclude: Iterable = ()) -> list[Match]:
@@ -440,22 +494,45 @@ def best_matches(person: Person, others: Iterable[Person]) -> list[Match]:
 # --- Keeping the blocking keys current -------------------------------------------------------
 
 
-def _sync_keys(model, owner_field: str, owner_id, wanted: set[str], fresh: bool = False) -> bool:
-    existing: set[str] = set()
+def _sync_keys(
+    model, owner_field: str, owner_id, wanted: set[str], fresh: bool = False, **extra: str
+) -> bool:
+    """Make the owner's key rows ``wanted`` (each with the ``extra`` column values)."""
+    columns = sorted(extra)
+    want = {(key, *(extra[c] for c in columns)) for key in wanted}
+    existing: set[tuple] = set()
     if not fresh:  # a record created in this transaction has no keys yet
-        existing = set(
-            model.objects.filter(**{owner_field: owner_id}).values_list("key", flat=True)
-        )
-    if existing == wanted:
+        existing = set(model.objects.filter(**{owner_field: owner_id}).values_list("key", *columns))
+    if existing == want:
         return False
-    stale = existing - wanted
+    stale = {row[0] for row in existing - want}  # gone, or with other names
     if stale:
         model.objects.filter(**{owner_field: owner_id, "key__in": stale}).delete()
+    kept = {row[0] for row in existing} - stale
     model.objects.bulk_create(
-        [model(**{owner_field: owner_id, "key": key}) for key in sorted(wanted - existing)],
+        [
+            model(
+                **{owner_field: owner_id, "key": row[0]}, **dict(zip(columns, row[1:], strict=True))
+            )
+            for row in sorted(want)
+            if row[0] not in kept
+        ],
         ignore_conflicts=True,
     )
     return True
+
+
+def contact_key_rows(contact: Contact, company_name: str | None = None) -> list[ContactKey]:
+    """The ``ContactKey`` rows a contact should have (unsaved); ``company_name`` if known."""
+    if company_name is None:
+        company_name = contact.company.name if contact.company_id else ""
+    first, last = matching.comparison_names(contact.first_name, contact.last_name)
+    keys = matching.contact_keys(
+        contact.first_name, contact.last_name, contact.email_normalized, company_name
+    )
+    return [
+        ContactKey(contact_id=contact.pk, key=key, first=first, last=last) for key in sorted(keys)
+    ]
 
 
 def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
@@ -464,7 +541,8 @@ def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
     wanted = matching.contact_keys(
         contact.first_name, contact.last_name, contact.email_normalized, company
     )
-    return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh)
+    first, last = matching.comparison_names(contact.first_name, contact.last_name)
+    return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh, first=first, last=last)
 
 
 def index_company(company: Company, *, fresh: bool = False) -> bool:

@@ -6,6 +6,7 @@ equal the ones computed for a new lead, and the dedup benchmark can run it witho
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -172,11 +173,16 @@ _SOUNDEX = {
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def fold(text: str) -> str:
+def fold_once(text: str) -> str:
     """Lower-case, accents removed, punctuation to single spaces: "José-Luis " → "jose luis"."""
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+# Names and company names repeat: an import folds the same ones many times. (E-mail local
+# parts are nearly all distinct: they use ``fold_once`` and stay out of the cache.)
+fold = functools.lru_cache(maxsize=65536)(fold_once)
 
 
 def compact(text: str) -> str:
@@ -213,10 +219,7 @@ def phonetic(name: str) -> str:
 
 def canonical_first_name(first_name: str) -> str:
     """First given name, folded, nickname resolved: "Bob" → "robert", "Mary-Ann" → "mary"."""
-    tokens = fold(first_name).split()
-    if not tokens:
-        return ""
-    return NICKNAMES.get(tokens[0], tokens[0])
+    return canonical_of_folded(fold(first_name))
 
 
 def company_key(name: str) -> str:
@@ -250,7 +253,7 @@ def split_email(normalized: str) -> tuple[str, str]:
 
 def email_local_key(local: str) -> str:
     """Local part for comparing: "+tag" dropped, only letters and digits: "j.smith+x" → "jsmith"."""
-    return re.sub(r"[^0-9a-z]", "", fold(local.split("+", 1)[0]).replace(" ", ""))
+    return re.sub(r"[^0-9a-z]", "", fold_once(local.split("+", 1)[0]).replace(" ", ""))
 
 
 def is_generic_domain(domain: str) -> bool:
@@ -334,6 +337,25 @@ def contact_keys(
         | colleague_keys(first_name, last_name, company_name, email_normalized)
     )
     return {key[:KEY_LENGTH] for key in keys}
+
+
+NAME_LENGTH = 100  # intake.ContactKey.first / .last
+
+
+def comparison_names(first_name: str, last_name: str) -> tuple[str, str]:
+    """(first name folded, surname compacted), stored on each key row for screening.
+
+    The folded first name gives both forms ``dedup.Person`` compares: compacted (spaces
+    dropped) and canonical (first token, nickname resolved). A value cut at ``NAME_LENGTH``
+    is not the one scored; readers treat it as unknown.
+    """
+    return fold(first_name)[:NAME_LENGTH], compact(last_name)[:NAME_LENGTH]
+
+
+def canonical_of_folded(folded: str) -> str:
+    """``canonical_first_name`` of an already folded first name."""
+    tokens = folded.split()
+    return NICKNAMES.get(tokens[0], tokens[0]) if tokens else ""
 
 
 def query_keys(
