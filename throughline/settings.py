@@ -132,14 +132,12 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Parallel test runs (several checkouts on one server) each get their own database.
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}{env_str('TEST_DB_SUFFIX')}"}
 DATABASES = {"default": _db}
-# Covering indexes (Index.include) serve the reports on PostgreSQL; SQLite builds the same
-# indexes without the extra columns, which is what this warning says.
+# Covering indexes (Index.include: billing's report indexes, intake.ContactKey) serve reads
+# from the index alone on PostgreSQL; SQLite, which has no INCLUDE, builds them on the key
+# columns only — as intended, so Django's warning about it is noise.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# intake.ContactKey's index covers its columns (INCLUDE) on PostgreSQL; SQLite, which has no
-# INCLUDE, builds it on the key alone — as intended, so Django's warning about it is noise.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
