@@ -361,10 +361,10 @@ def main() -> int:
             except BaseException:
                 db.keep = None  # half-seeded: not reused
                 raise
-        print(
-            f"seeded {args.invoices} invoices, {args.deals} deals, {args.leads} leads "
-            f"in {time.perf_counter() - t0:.1f} s"
-        )
+            print(
+                f"seeded {args.invoices} invoices, {args.deals} deals, {args.leads} leads "
+                f"in {time.perf_counter() - t0:.1f} s"
+            )
         period = Filters(*PERIOD)
         window = {"since": start_of_day(PERIOD[0]), "until": start_of_day(AS_OF)}
         start = AS_OF - dt.timedelta(days=729)
