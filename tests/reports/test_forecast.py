@@ -187,3 +187,31 @@ def test_pipeline_as_of_a_past_day_uses_the_stage_it_was_in(actor, seller, at):
         "200.00"
     )
     assert forecast(TODAY, 90)["by_source"]["pipeline"]["expected"] == Decimal("600.00")
+
+
+@pytest.mark.postgres
+def test_todays_open_invoices_read_per_client_equal_the_rows_at_a_date(
+    actor, seller, issued, at, client_contact, monkeypatch
+):
+    """PostgreSQL reads today's open invoices per client from billing's index and a past
+    date's from the allocations: on the same book both give the same groups and histories."""
+    from throughline.reports import aging, forecast_inputs
+
+    newcomer = crm.create_contact(actor, first_name="No", last_name="History", email="n@h.example")
+    _history(issued, at, actor, client_contact, [-3, 5, 12, 40])
+    at(TODAY)
+    issued(dt.date(2025, 3, 5), dt.date(2025, 4, 4))  # beyond its latest: spread
+    issued(dt.date(2025, 5, 1), dt.date(2025, 5, 31), contact=newcomer)  # overdue, no history
+    issued(dt.date(2025, 5, 20), dt.date(2025, 6, 19))  # overdue within its history
+    issued(dt.date(2025, 6, 28), dt.date(2025, 7, 28), unit_price="70.00")
+    issued(dt.date(2025, 6, 30), dt.date(2025, 7, 30), unit_price="50.00", contact=newcomer)
+    results = []
+    for today in (True, False):
+        monkeypatch.setattr(aging, "settled_through", lambda day, today=today: today)
+        (clients, due_in, amount), history = forecast_inputs._open_with_history(TODAY, "GBP")
+        results.append((clients.tolist(), due_in.tolist(), amount.round(2).tolist(), history))
+    assert results[0] == results[1]
+    clients, due_in, amount, history = results[0]
+    assert sorted(due_in) == [forecast_inputs.FOLDED_SPREAD, -11, 0, 28, 30]
+    assert sum(amount) == pytest.approx(120 * 3 + 84 + 60)
+    assert list(history.values()) == [[-3, 5, 12, 40]]

@@ -149,20 +149,56 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
     return {k: sorted(v) for k, v in history.items()}
 
 
-# PostgreSQL, one statement: the open invoices at ``as_of`` (reports.aging's open rows), each of
-# their clients' lateness history (``h``: the ``HISTORY_LIMIT`` most recent paid invoices, read
-# newest first from the partial index billing_inv_paid_history — a few index pages per client,
-# however many invoices the client has) and the open invoices grouped per client and due day,
-# the rows whose timing no longer depends on the due date folded into one row per client:
-# overdue ones of a client with too little history (paid "today" on the terms: 0) and those
-# later than the client has ever been (spread: FOLDED_SPREAD). History rows come back as
-# ('h', client, days late sorted), the groups as one row of arrays ('g', -, clients, days to
-# due, amounts) — arrays read far faster than as many rows; clients numbered in id order.
+# PostgreSQL, one statement: the open invoices at ``as_of``, each of their clients' lateness
+# history (``h``: the ``HISTORY_LIMIT`` most recent paid invoices, read newest first from the
+# partial index billing_inv_paid_history — a few index pages per client, however many invoices
+# the client has) and the open invoices grouped per client and due day, the rows whose timing
+# no longer depends on the due date folded into one row per client: overdue ones of a client
+# with too little history (paid "today" on the terms: 0) and those later than the client has
+# ever been (spread: FOLDED_SPREAD). History rows come back as ('h', client, days late
+# sorted), the groups as one row of arrays ('g', -, clients, days to due, amounts) — arrays
+# read far faster than as many rows; clients are numbered in id order.
+#
+# Two ways to find the open invoices, one result. Today (nothing settled after ``as_of``):
+# per client, from the index of open invoices by client and due date (billing_inv_open) —
+# clients by skipping through that index, the folded ones summed over an index range below
+# the client's fold date, the others read one by one above it (issued invoices always have
+# a due date: billing.services.invoicing). A past date: reports.aging's open rows at that
+# date, each folded by its client's history.
+OPEN_TODAY_WITH_HISTORY_SQL = """
+WITH RECURSIVE c AS (
+  SELECT (SELECT i.contact_id FROM billing_invoice i
+          WHERE i.document_type = 'invoice' AND i.amount_due > 0
+          ORDER BY i.contact_id LIMIT 1) AS contact_id
+  UNION ALL
+  SELECT (SELECT i.contact_id FROM billing_invoice i
+          WHERE i.document_type = 'invoice' AND i.amount_due > 0 AND i.contact_id > c.contact_id
+          ORDER BY i.contact_id LIMIT 1)
+  FROM c WHERE c.contact_id IS NOT NULL
+),
+h AS (
+  SELECT c.contact_id, row_number() OVER (ORDER BY c.contact_id) AS k, l.late,
+         COALESCE(cardinality(l.late), 0) AS n
+  FROM c {history}
+  WHERE c.contact_id IS NOT NULL
+),
+g AS (
+  SELECT h.k, {folded} AS due_in, f.amount
+  FROM h CROSS JOIN LATERAL (
+    SELECT SUM({amount}) AS amount
+    FROM billing_invoice r
+    WHERE {open_today} AND r.due_date < {fold_date}
+  ) f
+  WHERE f.amount IS NOT NULL
+  UNION ALL
+  SELECT h.k, r.due_date - %(as_of)s::date, {amount}
+  FROM h JOIN billing_invoice r ON {open_today} AND r.due_date >= {fold_date}
+)
+{output}
+"""
 OPEN_WITH_HISTORY_SQL = """
 WITH o AS MATERIALIZED (
-  SELECT r.contact_id, r.due,
-         CASE WHEN r.currency = %(base)s THEN r.open_amount
-              ELSE ROUND(r.open_amount * r.exchange_rate, {places}) END AS amount
+  SELECT r.contact_id, r.due, {open_amount} AS amount
   FROM ({rows}) r
   WHERE ROUND(r.open_amount, 6) > 0 AND (r.currency = %(base)s OR r.exchange_rate IS NOT NULL)
 ),
@@ -171,7 +207,19 @@ h AS (
   FROM (
     SELECT d.contact_id, row_number() OVER (ORDER BY d.contact_id) AS k
     FROM (SELECT contact_id FROM o GROUP BY contact_id) d
-  ) c
+  ) c {history}
+),
+g AS (
+  SELECT h.k, o.amount,
+         CASE WHEN o.due < {fold_date} THEN {folded} ELSE o.due - %(as_of)s::date END AS due_in
+  FROM o JOIN h ON h.contact_id = o.contact_id
+)
+{output}
+"""
+# The pieces both statements share.
+SQL_PIECES = {
+    # ``c.contact_id``'s lateness history, most recent first, sorted: ``l.late``
+    "history": """
   CROSS JOIN LATERAL (
     SELECT array_agg(x.late ORDER BY x.late) AS late
     FROM (
@@ -182,24 +230,27 @@ h AS (
       ORDER BY i.paid_at DESC
       LIMIT %(limit)s
     ) x
-  ) l
-),
-g AS (
-  SELECT x.k, x.due_in, SUM(x.amount)::float8 AS amount
-  FROM (
-    SELECT h.k, o.amount,
-           CASE WHEN h.n >= %(min)s AND o.due - %(as_of)s::date < -h.late[h.n] THEN %(spread)s
-                WHEN h.n < %(min)s AND o.due < %(as_of)s::date THEN 0
-                ELSE o.due - %(as_of)s::date END AS due_in
-    FROM o JOIN h ON h.contact_id = o.contact_id
-  ) x
-  GROUP BY x.k, x.due_in
-)
+  ) l""",
+    # Due before this date: folded. A client with enough history folds what is due before
+    # as_of − its latest lateness (spread), one without folds what is overdue (the terms).
+    "fold_date": "%(as_of)s::date - CASE WHEN h.n >= %(min)s THEN h.late[h.n] ELSE 0 END",
+    "folded": "CASE WHEN h.n >= %(min)s THEN %(spread)s ELSE 0 END",
+    "amount": """CASE WHEN r.currency = %(base)s THEN r.amount_due
+         ELSE ROUND(r.amount_due * r.exchange_rate, {places}) END""",
+    "open_amount": """CASE WHEN r.currency = %(base)s THEN r.open_amount
+         ELSE ROUND(r.open_amount * r.exchange_rate, {places}) END""",
+    "open_today": """r.contact_id = h.contact_id AND r.document_type = 'invoice'
+      AND r.amount_due > 0 AND r.status <> 'draft' AND r.issue_date <= %(as_of)s
+      AND (r.currency = %(base)s OR r.exchange_rate IS NOT NULL)""",
+    "output": """
 SELECT 'g', NULL::int, array_agg(s.k::int), array_agg(s.due_in::int), array_agg(s.amount)
-FROM (SELECT * FROM g ORDER BY g.due_in, g.k) s
+FROM (
+  SELECT g.k, g.due_in, SUM(g.amount)::float8 AS amount
+  FROM g GROUP BY g.k, g.due_in ORDER BY g.due_in, g.k
+) s
 UNION ALL
-SELECT 'h', h.k::int, h.late, NULL, NULL FROM h WHERE h.n > 0
-"""
+SELECT 'h', h.k::int, h.late, NULL, NULL FROM h WHERE h.n > 0""",
+}
 
 
 def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...], dict]:
@@ -207,9 +258,8 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
     days to due and client, and each client's history, keyed by client — a client being its
     number here (in id order, as the text ids sort) rather than its id. See
     OPEN_WITH_HISTORY_SQL."""
-    from throughline.reports.aging import REPORT_WORK_MEM, open_rows
+    from throughline.reports.aging import REPORT_WORK_MEM, open_rows, settled_through
 
-    rows_sql, rows_params = open_rows(as_of)
     params = {
         "base": base,
         "tz": str(org_tz()),
@@ -219,11 +269,17 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
         "as_of": as_of,
         "spread": FOLDED_SPREAD,
     }
-    # The open rows' own placeholders are positional: name them for this statement.
-    names = [f"r{i}" for i in range(len(rows_params))]
-    params.update(zip(names, rows_params, strict=True))
-    rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
-    sql = OPEN_WITH_HISTORY_SQL.format(places=money.minor_unit(base), rows=rows_sql)
+    places = money.minor_unit(base)
+    pieces = {k: v.replace("{places}", str(places)) for k, v in SQL_PIECES.items()}
+    if settled_through(as_of):
+        sql = OPEN_TODAY_WITH_HISTORY_SQL.format(**pieces)
+    else:
+        rows_sql, rows_params = open_rows(as_of, fast=False)
+        # The open rows' own placeholders are positional: name them for this statement.
+        names = [f"r{i}" for i in range(len(rows_params))]
+        params.update(zip(names, rows_params, strict=True))
+        rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
+        sql = OPEN_WITH_HISTORY_SQL.format(rows=rows_sql, **pieces)
     groups = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     history = {}
     for kind, client, first, due_in, amount in fetch_many(sql, params, REPORT_WORK_MEM):

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='invoice',
-            index=models.Index(condition=models.Q(('amount_due__gt', 0), ('document_type', 'invoice')), fields=['due_date'], include=('id', 'contact', 'currency', 'exchange_rate', 'amount_due', 'issue_date', 'status'), name='billing_inv_open'),
+            index=models.Index(condition=models.Q(('amount_due__gt', 0), ('document_type', 'invoice')), fields=['contact', 'due_date'], include=('id', 'currency', 'exchange_rate', 'amount_due', 'issue_date', 'status'), name='billing_inv_open'),
         ),
         migrations.AddIndex(
             model_name='invoice',

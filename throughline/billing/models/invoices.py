@@ -200,18 +200,11 @@ class Invoice(TimestampedModel):
                 condition=Q(document_type="invoice", paid_at__isnull=False),
                 name="billing_inv_paid_history",
             ),
-            # reports: open invoices (aging, DSO, the forecast) read from this index alone
+            # reports: open invoices (aging, DSO, the forecast) read from this index alone; per
+            # client in due-date order for the forecast
             models.Index(
-                fields=["due_date"],
-                include=[
-                    "id",
-                    "contact",
-                    "currency",
-                    "exchange_rate",
-                    "amount_due",
-                    "issue_date",
-                    "status",
-                ],
+                fields=["contact", "due_date"],
+                include=["id", "currency", "exchange_rate", "amount_due", "issue_date", "status"],
                 condition=Q(document_type="invoice", amount_due__gt=0),
                 name="billing_inv_open",
             ),
