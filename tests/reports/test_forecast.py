@@ -208,10 +208,20 @@ def test_todays_open_invoices_read_per_client_equal_the_rows_at_a_date(
     results = []
     for today in (True, False):
         monkeypatch.setattr(aging, "settled_through", lambda day, today=today: today)
-        (clients, due_in, amount), history = forecast_inputs._open_with_history(TODAY, "GBP")
-        results.append((clients.tolist(), due_in.tolist(), amount.round(2).tolist(), history))
+        (clients, due_in, amount), (late_of, late) = forecast_inputs._open_with_history(
+            TODAY, "GBP"
+        )
+        results.append(
+            (
+                clients.tolist(),
+                due_in.tolist(),
+                amount.round(2).tolist(),
+                late_of.tolist(),
+                late.tolist(),
+            )
+        )
     assert results[0] == results[1]
-    clients, due_in, amount, history = results[0]
+    clients, due_in, amount, late_of, late = results[0]
     assert sorted(due_in) == [forecast_inputs.FOLDED_SPREAD, -11, 0, 28, 30]
     assert sum(amount) == pytest.approx(120 * 3 + 84 + 60)
-    assert list(history.values()) == [[-3, 5, 12, 40]]
+    assert late == [-3, 5, 12, 40] and len(set(late_of)) == 1  # the newcomer has none

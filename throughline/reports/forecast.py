@@ -86,35 +86,44 @@ def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
     """``sims`` × ``days`` matrix of simulated receipts per day.
 
     Items certain to arrive on one day (probability 1, one day: invoices on the terms,
-    instalments, retainers) are the same in every future and added once; the others draw
-    whether they happen (when their probability is below 1) and on which of their days (when
-    they have several)."""
+    instalments, retainers) are the same in every future and added once. Uncertain items of
+    one day (deals) draw whether they happen: taken day by day, in an order fixed by the data
+    (day, amount, probability — not by how the database returned them), each future's total
+    of a day is its hits times the amounts. Items with several possible days (invoices timed
+    by a client's history) draw the day, and whether they happen when uncertain."""
     rng = np.random.default_rng(seed)
-    certain = (items.probability >= 1) & (items.length == 1)
-    when = items.base[certain] + items.pool[items.start[certain]]
-    inside = when < days
-    fixed = np.bincount(when[inside], weights=items.amount[certain][inside], minlength=days)
-    totals = np.zeros(sims * days)
+    single = items.length == 1
+    when = items.base + items.pool[items.start]  # the day of single-day items
+    certain = single & (items.probability >= 1) & (when < days)
+    fixed = np.bincount(when[certain], weights=items.amount[certain], minlength=days)
+    totals = np.zeros((sims, days))
+    # Uncertain single-day items, sorted by day (then amount and probability).
+    chosen = np.flatnonzero(single & (items.probability < 1) & (when < days))
+    chosen = chosen[np.lexsort((items.probability[chosen], items.amount[chosen], when[chosen]))]
+    step = max(1, _CHUNK // sims)
+    for lo in range(0, len(chosen), step):
+        part = chosen[lo : lo + step]
+        hits = rng.random((sims, len(part)), dtype=np.float32) < items.probability[part]
+        received = hits * items.amount[part]  # sims × items, amounts where the item happens
+        day = when[part]
+        starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+        totals[:, day[starts]] += np.add.reduceat(received, starts, axis=1)
+    # Items with several possible days.
     sim_index = np.arange(sims)[:, None] * days
-    for group in (~certain & (items.length == 1), items.length > 1):
-        chosen = np.flatnonzero(group)
-        step = max(1, _CHUNK // sims)
-        for lo in range(0, len(chosen), step):
-            part = chosen[lo : lo + step]
-            length, start = items.length[part], items.start[part]
-            if (length > 1).any():
-                picks = (rng.random((sims, len(part))) * length).astype(np.int64)
-                when = items.base[part] + items.pool[start + picks]
-            else:
-                when = np.broadcast_to(items.base[part] + items.pool[start], (sims, len(part)))
-            keep = when < days
-            probability = items.probability[part]
-            if (probability < 1).any():
-                keep = keep & (rng.random((sims, len(part))) < probability)
-            flat = (sim_index + when)[keep]
-            weights = np.broadcast_to(items.amount[part], keep.shape)[keep]
-            totals += np.bincount(flat, weights=weights, minlength=sims * days)
-    return totals.reshape(sims, days) + fixed[:days]
+    flat_totals = np.zeros(sims * days)
+    chosen = np.flatnonzero(~single)
+    for lo in range(0, len(chosen), step):
+        part = chosen[lo : lo + step]
+        picks = (rng.random((sims, len(part))) * items.length[part]).astype(np.int64)
+        on = items.base[part] + items.pool[items.start[part] + picks]
+        keep = on < days
+        probability = items.probability[part]
+        if (probability < 1).any():
+            keep = keep & (rng.random((sims, len(part))) < probability)
+        flat = (sim_index + on)[keep]
+        weights = np.broadcast_to(items.amount[part], keep.shape)[keep]
+        flat_totals += np.bincount(flat, weights=weights, minlength=sims * days)
+    return totals + flat_totals.reshape(sims, days) + fixed[:days]
 
 
 def forecast(today: dt.date, days: int, *, sims: int = SIMULATIONS, seed: int = SEED) -> dict:

@@ -155,9 +155,10 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
 # the client has) and the open invoices grouped per client and due day, the rows whose timing
 # no longer depends on the due date folded into one row per client: overdue ones of a client
 # with too little history (paid "today" on the terms: 0) and those later than the client has
-# ever been (spread: FOLDED_SPREAD). History rows come back as ('h', client, days late
-# sorted), the groups as one row of arrays ('g', -, clients, days to due, amounts) — arrays
-# read far faster than as many rows; clients are numbered in id order.
+# ever been (spread: FOLDED_SPREAD). Two rows of arrays come back (arrays read far faster than
+# as many rows): ('g', -, clients, days to due, amounts) of the open invoices, summed per client
+# and day by ``_grouped``, and ('h', -, clients, days late) of the histories, each client's
+# sorted; clients are numbered in id order.
 #
 # Two ways to find the open invoices, one result. Today (nothing settled after ``as_of``):
 # per client, from the index of open invoices by client and due date (billing_inv_open) —
@@ -243,21 +244,20 @@ SQL_PIECES = {
       AND r.amount_due > 0 AND r.status <> 'draft' AND r.issue_date <= %(as_of)s
       AND (r.currency = %(base)s OR r.exchange_rate IS NOT NULL)""",
     "output": """
-SELECT 'g', NULL::int, array_agg(s.k::int), array_agg(s.due_in::int), array_agg(s.amount)
-FROM (
-  SELECT g.k, g.due_in, SUM(g.amount)::float8 AS amount
-  FROM g GROUP BY g.k, g.due_in ORDER BY g.due_in, g.k
-) s
+SELECT 'g', NULL::int, array_agg(g.k::int), array_agg(g.due_in::int), array_agg(g.amount::float8)
+FROM g
 UNION ALL
-SELECT 'h', h.k::int, h.late, NULL, NULL FROM h WHERE h.n > 0""",
+SELECT 'h', NULL::int, array_agg(h.k::int ORDER BY h.k, u.i), array_agg(u.late ORDER BY h.k, u.i),
+       NULL
+FROM h CROSS JOIN LATERAL unnest(h.late) WITH ORDINALITY AS u(late, i)""",
 }
 
 
-def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...], dict]:
+def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...], tuple]:
     """PostgreSQL: the folded groups as arrays ``(clients, days to due, amounts)`` ordered by
-    days to due and client, and each client's history, keyed by client — a client being its
-    number here (in id order, as the text ids sort) rather than its id. See
-    OPEN_WITH_HISTORY_SQL."""
+    days to due and client, and the histories as ``(clients, days late)`` ordered by client,
+    each client's sorted — a client being its number here (in id order, as the text ids sort)
+    rather than its id. See OPEN_WITH_HISTORY_SQL."""
     from throughline.reports.aging import REPORT_WORK_MEM, open_rows, settled_through
 
     params = {
@@ -280,18 +280,26 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
         params.update(zip(names, rows_params, strict=True))
         rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
         sql = OPEN_WITH_HISTORY_SQL.format(rows=rows_sql, **pieces)
-    groups = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    history = {}
-    for kind, client, first, due_in, amount in fetch_many(sql, params, REPORT_WORK_MEM):
-        if kind == "g":
-            groups = (
-                np.array(first or [], dtype=np.int64),
-                np.array(due_in or [], dtype=np.int64),
-                np.array(amount or [], dtype=float),
-            )
-        else:
-            history[client] = first
-    return groups, history
+    arrays = {}
+    for kind, _, clients, values, amount in fetch_many(sql, params, REPORT_WORK_MEM):
+        arrays[kind] = (
+            np.array(clients or [], dtype=np.int64),
+            np.array(values or [], dtype=np.int64),
+            np.array(amount or [], dtype=float),
+        )
+    return _grouped(*arrays["g"]), arrays["h"][:2]
+
+
+def _grouped(clients: np.ndarray, due_in: np.ndarray, amount: np.ndarray) -> tuple:
+    """Rows of one client and day summed into one (cheaper here than in the database), in the
+    order of day, then client."""
+    if not len(amount):
+        return clients, due_in, amount
+    order = np.lexsort((clients, due_in))
+    clients, due_in, amount = clients[order], due_in[order], amount[order]
+    new = np.r_[True, (clients[1:] != clients[:-1]) | (due_in[1:] != due_in[:-1])]
+    starts = np.flatnonzero(new)
+    return clients[starts], due_in[starts], np.add.reduceat(amount, starts)
 
 
 def invoice_items(as_of: dt.date, base: str) -> Items:
@@ -302,35 +310,31 @@ def invoice_items(as_of: dt.date, base: str) -> Items:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        (clients, due_in, amount), history = _open_with_history(as_of, base)
+        (clients, due_in, amount), (late_of, late) = _open_with_history(as_of, base)
     else:
         groups = open_by_client(as_of, base)
         history = lateness_history({g[0] for g in groups}, as_of) if groups else {}
         clients = np.array([g[0] for g in groups], dtype=object)
         due_in = np.array([g[1] for g in groups], dtype=np.int64)
         amount = np.array([g[3] for g in groups], dtype=float)
+        late_of = np.array([c for c in sorted(history) for _ in history[c]], dtype=object)
+        late = np.array([d for c in sorted(history) for d in history[c]], dtype=np.int64)
     n = len(amount)
     if not n:
         return Items.empty()
     contacts, who = np.unique(clients, return_inverse=True)
-    # Pool: [0] (a single day), [0 … 29] (the spread), then each client's sorted lateness.
-    head = 1 + SPREAD_DAYS
-    segments = [np.zeros(1, dtype=np.int64), np.arange(SPREAD_DAYS, dtype=np.int64)]
-    seg_start, seg_len = [], []
-    offset = head
-    for contact in contacts:
-        past = history.get(contact, [])
-        seg_start.append(offset)
-        seg_len.append(len(past))
-        segments.append(np.array(past, dtype=np.int64))
-        offset += len(past)
-    pool = np.concatenate(segments)
-    starts, lens = np.array(seg_start, dtype=np.int64), np.array(seg_len, dtype=np.int64)
     who = who.astype(np.int64)
+    # Pool: [0] (a single day), [0 … 29] (the spread), then the histories of these clients,
+    # client after client (in ``contacts`` order), each sorted.
+    head = 1 + SPREAD_DAYS
+    mine = np.isin(late_of, contacts)
+    owner = np.searchsorted(contacts, late_of[mine]).astype(np.int64)
+    pool = np.concatenate([np.zeros(1, dtype=np.int64), np.arange(SPREAD_DAYS), late[mine]])
+    lens = np.bincount(owner, minlength=len(contacts)).astype(np.int64)
+    starts = head + np.cumsum(lens) - lens
     # The first history case still possible (due_in + late ≥ 0) in each client's segment, for
     # all groups at once: keys that order the segments one after another.
     span = 2 * int(max(np.abs(pool).max(initial=0), np.abs(due_in).max(initial=0))) + 2
-    owner = np.repeat(np.arange(len(contacts)), lens)
     keys = np.concatenate([np.full(head, -span, dtype=np.int64), owner * span + pool[head:]])
     first = np.searchsorted(keys, who * span - due_in, side="left")
     left = starts[who] + lens[who] - first
@@ -510,7 +514,8 @@ def pipeline_items(as_of: dt.date, rates: Rates) -> Items:
 
 
 # PostgreSQL: the same deals, stage probabilities and offsets computed in one statement and
-# returned as three arrays (one row: far faster to read than 100k rows); amounts converted by
+# returned as three arrays (one row: far faster to read than 100k rows) in no particular order
+# (forecast.simulate orders deals by their data); amounts converted by
 # ``factor`` (base units per unit) of each currency with a known rate — deals in other
 # currencies are left out, as above.
 PIPELINE_SQL = """
@@ -536,7 +541,6 @@ JOIN unnest(%(currencies)s::text[], %(factors)s::float8[]) AS f(currency, factor
 JOIN sales_stage s ON s.id = d.stage_id
 LEFT JOIN stage_then t ON t.deal_id = d.id
 WHERE d.created_at < %(moment)s AND (d.status = 'open' OR d.closed_at >= %(moment)s)
-ORDER BY d.created_at, d.id
 ) x
 """
 
