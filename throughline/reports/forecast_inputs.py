@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -155,10 +156,10 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
 # the client has) and the open invoices grouped per client and due day, the rows whose timing
 # no longer depends on the due date folded into one row per client: overdue ones of a client
 # with too little history (paid "today" on the terms: 0) and those later than the client has
-# ever been (spread: FOLDED_SPREAD). Two rows of arrays come back (arrays read far faster than
-# as many rows): ('g', -, clients, days to due, amounts) of the open invoices, summed per client
-# and day by ``_grouped``, and ('h', -, clients, days late) of the histories, each client's
-# sorted; clients are numbered in id order.
+# ever been (spread: FOLDED_SPREAD). The open invoices come back as one row of arrays ('g', -,
+# clients, days to due, amounts) — far faster to read than as many rows — summed per client and
+# day by ``_grouped``; the histories one row per client ('h', client, -, days late sorted);
+# clients are numbered in id order.
 #
 # Two ways to find the open invoices, one result. Today (nothing settled after ``as_of``):
 # per client, from the index of open invoices by client and due date (billing_inv_open) —
@@ -247,9 +248,7 @@ SQL_PIECES = {
 SELECT 'g', NULL::int, array_agg(g.k::int), array_agg(g.due_in::int), array_agg(g.amount::float8)
 FROM g
 UNION ALL
-SELECT 'h', NULL::int, array_agg(h.k::int ORDER BY h.k, u.i), array_agg(u.late ORDER BY h.k, u.i),
-       NULL
-FROM h CROSS JOIN LATERAL unnest(h.late) WITH ORDINALITY AS u(late, i)""",
+SELECT 'h', h.k::int, NULL, h.late, NULL FROM h WHERE h.n > 0""",
 }
 
 
@@ -280,14 +279,23 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
         params.update(zip(names, rows_params, strict=True))
         rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
         sql = OPEN_WITH_HISTORY_SQL.format(rows=rows_sql, **pieces)
-    arrays = {}
-    for kind, _, clients, values, amount in fetch_many(sql, params, REPORT_WORK_MEM):
-        arrays[kind] = (
-            np.array(clients or [], dtype=np.int64),
-            np.array(values or [], dtype=np.int64),
-            np.array(amount or [], dtype=float),
-        )
-    return _grouped(*arrays["g"]), arrays["h"][:2]
+    groups, history = None, []
+    for kind, client, clients, values, amount in fetch_many(sql, params, REPORT_WORK_MEM):
+        if kind == "g":
+            groups = _grouped(
+                np.array(clients or [], dtype=np.int64),
+                np.array(values or [], dtype=np.int64),
+                np.array(amount or [], dtype=float),
+            )
+        else:
+            history.append((client, values))
+    history.sort()
+    late_of = np.repeat(
+        np.array([c for c, _ in history], dtype=np.int64),
+        np.array([len(v) for _, v in history], dtype=np.int64),
+    )
+    late = np.fromiter(itertools.chain.from_iterable(v for _, v in history), dtype=np.int64)
+    return groups, (late_of, late)
 
 
 def _grouped(clients: np.ndarray, due_in: np.ndarray, amount: np.ndarray) -> tuple:
