@@ -543,12 +543,17 @@ SELECT d.value::float8 * f.factor AS amount,
        COALESCE(t.probability, s.probability)::float8 AS probability,
        GREATEST(COALESCE(d.expected_close_date, %(no_date)s::date) - %(as_of)s::date, 0)
          AS offset_days
-FROM sales_deal d
+FROM (
+  SELECT id, value, currency, expected_close_date, stage_id FROM sales_deal
+  WHERE status = 'open' AND created_at < %(moment)s
+  UNION ALL
+  SELECT id, value, currency, expected_close_date, stage_id FROM sales_deal
+  WHERE status <> 'open' AND closed_at >= %(moment)s AND created_at < %(moment)s
+) d
 JOIN unnest(%(currencies)s::text[], %(factors)s::float8[]) AS f(currency, factor)
   ON f.currency = d.currency
 JOIN sales_stage s ON s.id = d.stage_id
 LEFT JOIN stage_then t ON t.deal_id = d.id
-WHERE d.created_at < %(moment)s AND (d.status = 'open' OR d.closed_at >= %(moment)s)
 ) x
 """
 
@@ -557,13 +562,21 @@ def _pipeline_in_sql(as_of: dt.date, rates: Rates) -> tuple[np.ndarray, ...]:
 
     from throughline.sales.models import Deal
 
+    moment = start_of_day(as_of)
+    open_then = (  # as PIPELINE_SQL's two parts, each through its index
+        Deal.objects.filter(status=Deal.Status.OPEN),
+        Deal.objects.filter(closed_at__gte=moment).exclude(status=Deal.Status.OPEN),
+    )
+    currencies = set()
+    for deals in open_then:
+        currencies.update(deals.order_by().values_list("currency", flat=True).distinct())
     factors = {}
-    for currency in Deal.objects.order_by().values_list("currency", flat=True).distinct():
+    for currency in sorted(currencies):
         one = rates.to_base(Decimal(1_000_000), currency)
         if one is not None:
             factors[currency] = float(one) / 1_000_000
     params = {
-        "moment": start_of_day(as_of),
+        "moment": moment,
         "as_of": as_of,
         "no_date": as_of + dt.timedelta(days=NO_CLOSE_DATE_DAYS),
         "currencies": list(factors),

@@ -112,6 +112,15 @@ class Deal(TimestampedModel):
         indexes = [
             models.Index(fields=["status", "stage"]),
             models.Index(fields=["owner", "status"]),
+            # reports: the open pipeline (the forecast) read from the index alone, and the
+            # deals closed since a date
+            models.Index(
+                fields=["stage"],
+                include=["id", "value", "currency", "expected_close_date", "created_at"],
+                condition=Q(status="open"),
+                name="sales_deal_open",
+            ),
+            models.Index(fields=["closed_at"], name="sales_deal_closed_at"),
         ]
 
     def __str__(self) -> str:
