@@ -203,11 +203,6 @@ WHERE ROUND(i.open_amount, 6) > 0 AND (i.currency = %s OR i.exchange_rate IS NOT
 GROUP BY i.contact_id, i.due
 ORDER BY i.due, i.contact_id
 """
-# The forecast's marker for open invoices spread over the next days (forecast_inputs).
-FOLDED_SPREAD = -1_000_000
-# Grouping a few hundred thousand rows: enough memory that PostgreSQL's hash aggregates and
-# window sorts stay off disk (SET LOCAL: this transaction only).
-REPORT_WORK_MEM = "64MB"
 
 
 def settled_through(as_of: dt.date) -> bool:

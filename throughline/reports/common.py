@@ -97,6 +97,11 @@ def start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=org_tz())
 
 
+# Grouping a few hundred thousand rows: enough memory that PostgreSQL's hash aggregates and
+# sorts stay off disk (SET LOCAL: this transaction only).
+REPORT_WORK_MEM = "64MB"
+
+
 def fetch_many(sql: str, params, work_mem: str | None = None) -> list[tuple]:
     """Rows of a report query that returns tens of thousands of rows. On PostgreSQL: in one
     transaction (``work_mem`` raised for it alone when given) and in binary form, which

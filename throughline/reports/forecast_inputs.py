@@ -19,14 +19,21 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber, TruncDate
 
 from throughline.core import money
-from throughline.reports.aging import FOLDED_SPREAD, open_by_client
-from throughline.reports.common import fetch_many, installed, org_tz, start_of_day
+from throughline.reports.aging import open_by_client
+from throughline.reports.common import (
+    REPORT_WORK_MEM,
+    fetch_many,
+    installed,
+    org_tz,
+    start_of_day,
+)
 
 TERMS_DAYS = 30  # billing's default terms (billing.services.dates.DEFAULT_TERMS_DAYS)
 HISTORY_LIMIT = 50  # a client's most recent paid invoices that shape its timing
 MIN_HISTORY = 3  # fewer paid invoices than this: the terms (the due date) are used
 SPREAD_DAYS = 30  # later than the client ever was: spread evenly over the next 30 days
 NO_CLOSE_DATE_DAYS = 30  # an open deal without an expected close date: assumed to close then
+FOLDED_SPREAD = -1_000_000  # marks a client's open invoices spread over the next SPREAD_DAYS
 
 
 KINDS = ("open_invoices", "scheduled", "retainers", "pipeline")
@@ -257,7 +264,7 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
     days to due and client, and the histories as ``(clients, days late)`` ordered by client,
     each client's sorted — a client being its number here (in id order, as the text ids sort)
     rather than its id. See OPEN_WITH_HISTORY_SQL."""
-    from throughline.reports.aging import REPORT_WORK_MEM, open_rows, settled_through
+    from throughline.reports.aging import open_rows, settled_through
 
     params = {
         "base": base,
