@@ -31,6 +31,7 @@ from django.db import transaction
 from throughline.core import audit_log, money
 from throughline.core.actor import Actor
 from throughline.reports.common import base_currency
+from throughline.reports.kpis.billing import month_ranges
 from throughline.reports.kpis.filters import Filters
 from throughline.reports.models import SourceSpend
 
@@ -40,10 +41,6 @@ NOTE_LENGTH = 300
 
 def first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
-
-
-def last_of_month(day: dt.date) -> dt.date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def parse_month(value) -> dt.date:
@@ -203,6 +200,11 @@ def spend_for(filters: Filters) -> dict:
     )
     if filters.source:
         entries = entries.filter(source__slug=filters.source)
+    # Days of each month inside the period: the months clipped as the billing months are.
+    inside = {
+        first.replace(day=1): (last - first).days + 1
+        for _, first, last in month_ranges(filters.start, filters.end)
+    }
     exact: dict[str, Fraction] = defaultdict(Fraction)
     unconverted: set[str] = set()
     for slug, month, amount, currency in entries.values_list(
@@ -211,9 +213,8 @@ def spend_for(filters: Filters) -> dict:
         if currency != base:
             unconverted.add(slug)
             continue
-        inside = (min(filters.end, last_of_month(month)) - max(filters.start, month)).days + 1
         days = calendar.monthrange(month.year, month.month)[1]
-        exact[slug] += Fraction(amount) * inside / days
+        exact[slug] += Fraction(amount) * inside[month] / days
     return {
         "currency": base,
         "by_source": {slug: _round(value, base) for slug, value in sorted(exact.items())},
