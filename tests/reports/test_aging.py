@@ -123,3 +123,27 @@ def test_foreign_invoice_without_rate_is_listed_not_summed(seller, issued, at):
     assert report["total"] == Decimal("120.00")
     assert [row.number for row in report["unconverted"]] == [eur.number]
     assert report["counts"]["1_30"] == 1
+
+
+def test_past_date_buckets_equal_the_allocations_summed_then(book, actor, at):
+    """At a past date the buckets are today's open amounts corrected by what was settled
+    since; they must equal re-summing every allocation up to that date (open_invoices), with a
+    refund after the date (its reversal counts on its payment's day), a payment and a credit
+    note after it, and a foreign invoice."""
+    from throughline.billing.models import Payment
+    from throughline.reports.aging import BUCKETS, open_invoices
+
+    at(AS_OF + dt.timedelta(days=6))
+    paid_before = Payment.objects.get(allocations__invoice=book[31])
+    services.record_payment(actor, invoice=book[30], amount="120.00", received_on=AS_OF)
+    services.payments.refund_payment(actor, paid_before, amount="20.00", reason="goodwill")
+    for day in (ago(3), ago(1), AS_OF, AS_OF + dt.timedelta(days=3)):
+        report = aging(day)
+        expected = dict.fromkeys(BUCKETS, Decimal("0.00"))
+        counts = dict.fromkeys(BUCKETS, 0)
+        for row in open_invoices(day, "GBP"):
+            expected[row.bucket] += row.base_amount
+            counts[row.bucket] += 1
+        assert report["buckets"] == expected, day
+        assert report["counts"] == counts, day
+    assert aging(AS_OF)["buckets"]["31_60"] == Decimal("210.00")  # 120.00 + (70.00 + 20.00)

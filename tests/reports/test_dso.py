@@ -46,3 +46,17 @@ def test_no_sales_gives_no_dso(seller):
     report = dso(AS_OF, 30)
     assert report["dso"] is None
     assert report["countback_dso"] == Decimal("0.0")
+
+
+def test_countback_reads_older_sales_only_as_it_needs_them(seller, issued, at):
+    """The countback starts with the last 90 days of sales and reads further back in steps:
+    here twice (the sales of 300 days ago are past the first estimate)."""
+    at(AS_OF)
+    issued(AS_OF - dt.timedelta(days=300), AS_OF - dt.timedelta(days=270), unit_price="1000.00")
+    issued(AS_OF - dt.timedelta(days=10), AS_OF + dt.timedelta(days=20), unit_price="1000.00")
+    report = dso(AS_OF, 90)
+    # AR = 1200 + 1200; sales in the period: 1200 → 2400 ÷ 1200 × 90 = 180.0.
+    assert report["dso"] == Decimal("180.0")
+    # Countback: 30 June … 21 June no sales (10 days); 20 June absorbs 1200 (1 day); 289 days
+    # without sales; 300 days back absorbs the last 1200 (1 day) → 301.0.
+    assert report["countback_dso"] == Decimal("301.0")

@@ -18,15 +18,23 @@ Definition (also on the page and in docs/REPORTS.md):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from throughline.core import money
-from throughline.reports.common import base_currency, installed, start_of_day
+from throughline.reports.common import (
+    base_currency,
+    fetch_many,
+    installed,
+    side_by_side,
+    start_of_day,
+)
 
 BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 BUCKET_LABELS = {
@@ -140,7 +148,8 @@ def open_invoices(as_of: dt.date, base: str | None = None) -> list[OpenInvoice]:
 # for a recent date, found through the indexes on the payment's receipt date and the credit
 # note's issue date. An invoice counts when that open amount is positive: open today, or
 # settled (partly) since. When nothing was received or credited after ``as_of`` (the
-# dashboard's usual "today"), the open amount is ``amount_due`` alone.
+# dashboard's usual "today"), the open amount is ``amount_due`` alone. (Rows one per invoice:
+# the forecast's; aging's buckets take today's rows and a correction, below.)
 OPEN_AS_OF = """
   WITH s AS ({later})
   SELECT inv.contact_id, inv.currency, inv.exchange_rate,
@@ -179,20 +188,43 @@ OPEN_NOW = """
   WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %s
     AND inv.amount_due > 0
 """
-AGING_SQL = """
-SELECT CASE WHEN i.currency <> %s AND i.exchange_rate IS NULL THEN 'unconverted'
-            WHEN i.due >= %s THEN 'current'
-            WHEN i.due >= %s THEN '1_30'
-            WHEN i.due >= %s THEN '31_60'
-            WHEN i.due >= %s THEN '61_90'
-            ELSE 'over_90' END AS bucket,
-       COUNT(*),
-       SUM(CASE WHEN i.currency = %s THEN i.open_amount
-                ELSE ROUND(i.open_amount * i.exchange_rate, {places}) END)
-FROM ({rows}) i
-WHERE ROUND(i.open_amount, 6) > 0
-GROUP BY 1
+# Aging's sums per due day (bucketed in Python): ``(due, converted, invoices, base-currency
+# amounts, rounded conversions of foreign ones)`` — ``converted`` false for foreign invoices
+# without a stored rate, which are counted only. Grouped by the due-date column itself, not an
+# expression of it: PostgreSQL then knows there are a few hundred groups and aggregates in
+# parallel. Invoices without a due date (billing no longer issues them) come back as one group
+# without a day, and only then are they read again by issue date (``day``).
+OPEN_NOW_BY_DAY = """
+  SELECT inv.{day}, inv.currency = %(base)s OR inv.exchange_rate IS NOT NULL, COUNT(*),
+         SUM(inv.amount_due) FILTER (WHERE inv.currency = %(base)s),
+         SUM(ROUND(inv.amount_due * inv.exchange_rate, {places}))
+           FILTER (WHERE inv.currency <> %(base)s)
+  FROM billing_invoice inv
+  WHERE inv.document_type = 'invoice' AND inv.status <> 'draft' AND inv.issue_date <= %(as_of)s
+    AND inv.amount_due > 0 {only}
+  GROUP BY 1, 2
 """
+# Aging at a past date: today's open amounts at that date (OPEN_NOW_BY_DAY) corrected by the
+# invoices settled after it, each read once — it counts with its open amount then (+1)
+# instead of today's (−1; nothing when nothing is open today). A few rows for a recent date.
+SETTLED_LATER_BY_DAY = """
+  WITH s AS ({later})
+  SELECT COALESCE(i.due_date, i.issue_date), i.currency = %(base)s OR i.exchange_rate IS NOT NULL,
+         SUM(i.weight), SUM(i.weight * i.open_amount) FILTER (WHERE i.currency = %(base)s),
+         SUM(i.weight * ROUND(i.open_amount * i.exchange_rate, {{places}}))
+           FILTER (WHERE i.currency <> %(base)s)
+  FROM (
+    SELECT inv.due_date, inv.issue_date, inv.currency, inv.exchange_rate, v.weight,
+           CASE WHEN v.weight = 1 THEN inv.amount_due + s.later ELSE inv.amount_due END
+             AS open_amount
+    FROM s JOIN billing_invoice inv ON inv.id = s.invoice_id
+    CROSS JOIN (SELECT 1 AS weight UNION ALL SELECT -1) v
+    WHERE inv.document_type = 'invoice' AND inv.status <> 'draft'
+      AND inv.issue_date <= %(as_of)s AND inv.amount_due >= 0
+  ) i
+  WHERE ROUND(i.open_amount, 6) > 0
+  GROUP BY 1, 2
+""".format(later=SETTLED_LATER.replace("%s", "%(as_of)s"))  # noqa: S608 - constant SQL
 # The forecast's open invoices: per client and due date (one item each), base currency.
 OPEN_BY_CLIENT_SQL = """
 SELECT {contact}, i.due, COUNT(*),
@@ -259,21 +291,36 @@ def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[
 
 
 def bucket_sums(as_of: dt.date, base: str, fast: bool | None = None) -> tuple[dict, dict]:
-    from django.db import connection
-
-    day = dt.timedelta(days=1)
-    rows_sql, rows_params = open_rows(as_of, fast)
-    params = [base, as_of, as_of - 30 * day, as_of - 60 * day, as_of - 90 * day, base]
-    sums, counts = {}, {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            AGING_SQL.format(places=money.minor_unit(base), rows=rows_sql),
-            [*params, *rows_params],
+    """Sums (base currency, Decimal) and counts per bucket, ``unconverted`` counted only. At a
+    past date, today's amounts and the correction are read side by side."""
+    places = money.minor_unit(base)
+    parts = [OPEN_NOW_BY_DAY.format(day="due_date", only="", places=places)]
+    if fast is False or (fast is None and not settled_through(as_of)):
+        parts.append(SETTLED_LATER_BY_DAY.format(places=places))
+    params = {"base": base, "as_of": as_of}
+    rows = list(
+        itertools.chain.from_iterable(
+            side_by_side(*(partial(fetch_many, sql, params) for sql in parts))
         )
-        for bucket, count, total in cursor.fetchall():
-            counts[bucket] = count
-            if bucket != "unconverted":
-                sums[bucket] = money.quantize(Decimal(str(total)), base)
+    )
+    if any(row[0] is None for row in rows):  # invoices without a due date: by issue date
+        rows = [row for row in rows if row[0] is not None] + fetch_many(
+            OPEN_NOW_BY_DAY.format(
+                day="issue_date", only="AND inv.due_date IS NULL", places=places
+            ),
+            params,
+        )
+    totals, counts = {}, {}
+    for due, converted, count, same, foreign in rows:
+        if isinstance(due, str):  # SQLite
+            due = dt.date.fromisoformat(due)
+        bucket = bucket_for((as_of - due).days) if converted else "unconverted"
+        counts[bucket] = counts.get(bucket, 0) + int(count)
+        amount = Decimal(str(same or 0)) + Decimal(str(foreign or 0))
+        totals[bucket] = totals.get(bucket, Decimal(0)) + amount
+    counts = {k: n for k, n in counts.items() if n}
+    sums = {k: money.quantize(v, base) for k, v in totals.items() if k in counts}
+    sums.pop("unconverted", None)
     return sums, counts
 
 

@@ -20,9 +20,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from throughline.core import money
 from throughline.reports.aging import ar_total
-from throughline.reports.common import base_currency, installed
+from throughline.reports.common import base_currency, installed, side_by_side
 
 COUNTBACK_LIMIT_DAYS = 730
+FIRST_READ_DAYS = 90  # the sales read with AR; older days only when the countback needs them
 ONE_PLACE = Decimal("0.1")
 
 
@@ -62,30 +63,17 @@ def _one_place(value: Decimal) -> Decimal:
 
 
 def dso(as_of: dt.date, days: int) -> dict:
+    """Both methods. AR and the recent sales are read side by side; older sales only as far
+    back as the countback needs them (``_countback``)."""
     base = base_currency()
-    ar = ar_total(as_of)
     start = as_of - dt.timedelta(days=days - 1)
-    sales_by_day = daily_sales(as_of - dt.timedelta(days=COUNTBACK_LIMIT_DAYS - 1), as_of, base)
+    first = min(start, as_of - dt.timedelta(days=FIRST_READ_DAYS - 1))
+    ar, sales_by_day = side_by_side(
+        lambda: ar_total(as_of), lambda: daily_sales(first, as_of, base)
+    )
     period_sales = sum((v for d, v in sales_by_day.items() if d >= start), money.quantize(0, base))
     period = _one_place(ar / period_sales * days) if period_sales > 0 else None
-
-    countback: Decimal | None = Decimal(0)
-    left = ar
-    day = as_of
-    for _ in range(COUNTBACK_LIMIT_DAYS):
-        if left <= 0:
-            break
-        sales = sales_by_day.get(day, Decimal(0))
-        if sales > 0 and sales >= left:
-            countback += left / sales
-            left = Decimal(0)
-            break
-        if sales > 0:
-            left -= sales
-        countback += 1
-        day -= dt.timedelta(days=1)
-    if left > 0:
-        countback = None  # AR is older than the lookback: no meaningful figure
+    countback = _countback(ar, as_of, sales_by_day, first, base)
     return {
         "as_of": as_of,
         "days": days,
@@ -96,3 +84,33 @@ def dso(as_of: dt.date, days: int) -> dict:
         "dso": period,
         "countback_dso": _one_place(countback) if countback is not None else None,
     }
+
+
+def _countback(ar: Decimal, as_of: dt.date, sales_by_day: dict, read_from: dt.date, base: str):
+    """Days of the most recent sales that AR covers (None: AR is older than the lookback).
+    ``sales_by_day`` holds the days from ``read_from``; when the walk gets past them, the days
+    before are read — as many as the days read so far suggest are needed, and a margin."""
+    countback = Decimal(0)
+    left = ar
+    day = as_of
+    one = dt.timedelta(days=1)
+    lookback = as_of - dt.timedelta(days=COUNTBACK_LIMIT_DAYS - 1)
+    for _ in range(COUNTBACK_LIMIT_DAYS):
+        if left <= 0:
+            break
+        if day < read_from:
+            per_day = (ar - left) / ((as_of - day).days or 1)
+            need = int(left / per_day * Decimal("1.25")) + 7 if per_day > 0 else 10_000
+            start = max(lookback, read_from - dt.timedelta(days=need))
+            sales_by_day.update(daily_sales(start, read_from - one, base))
+            read_from = start
+        sales = sales_by_day.get(day, Decimal(0))
+        if sales > 0 and sales >= left:
+            countback += left / sales
+            left = Decimal(0)
+            break
+        if sales > 0:
+            left -= sales
+        countback += 1
+        day -= one
+    return None if left > 0 else countback

@@ -38,7 +38,7 @@ from decimal import Decimal
 import numpy as np
 
 from throughline.core import money
-from throughline.reports.common import base_currency, installed
+from throughline.reports.common import base_currency, installed, side_by_side
 from throughline.reports.forecast_inputs import (
     KINDS,
     Items,
@@ -56,30 +56,43 @@ _CHUNK = 2_000_000  # simulated draws per numpy batch
 
 
 def collect(as_of: dt.date, days: int, base: str) -> Items:
+    """Every expected receipt; the open invoices read side by side with the rest."""
     rates = Rates(as_of, base)
-    items = invoice_items(as_of, base) if installed("billing") else Items.empty()
-    items = items.plus(Items.from_expected(scheduled_items(as_of, rates, days)))
-    return items.plus(pipeline_items(as_of, rates))
+
+    def invoices() -> Items:
+        return invoice_items(as_of, base) if installed("billing") else Items.empty()
+
+    def the_rest() -> Items:
+        scheduled = Items.from_expected(scheduled_items(as_of, rates, days))
+        return scheduled.plus(pipeline_items(as_of, rates))
+
+    first, rest = side_by_side(invoices, the_rest)
+    return first.plus(rest)
 
 
 def expected_by_day(items: Items, days: int) -> tuple[np.ndarray, dict, float]:
-    """Exact expectation per day offset (0…days-1), per kind in the horizon, and beyond it."""
-    daily = np.zeros(days)
+    """Exact expectation per day offset (0…days-1), per kind in the horizon, and beyond it.
+
+    Every (item, possible day) pair at once: item ``i``'s days are ``base[i] + pool[start[i] +
+    j]``, each with ``amount × probability / length``; a day past the horizon counts in one
+    extra bin per kind."""
     by_kind = dict.fromkeys(KINDS, 0.0)
     if not len(items):
-        return daily, by_kind, 0.0
+        return np.zeros(days), by_kind, 0.0
     lengths = items.length
-    owner = np.repeat(np.arange(len(items)), lengths)
-    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    position = items.start[owner] + (np.arange(lengths.sum()) - first)
-    when = items.base[owner] + items.pool[position]
-    weights = (items.amount * items.probability / lengths)[owner]
-    inside = when < days
-    daily += np.bincount(when[inside], weights=weights[inside], minlength=days)[:days]
-    kind_of = items.kind[owner]
+    firsts = np.cumsum(lengths) - lengths
+    position = np.arange(int(lengths.sum()), dtype=np.int64)
+    position += np.repeat(items.start - firsts, lengths)
+    when = items.pool[position]
+    when += np.repeat(items.base + items.kind * (days + 1), lengths)
+    # when = kind × (days + 1) + day, the day clipped to ``days`` (past the horizon)
+    np.minimum(when, np.repeat(items.kind * (days + 1) + days, lengths), out=when)
+    weights = np.repeat(items.amount * items.probability / lengths, lengths)
+    bins = np.bincount(when, weights=weights, minlength=len(KINDS) * (days + 1))
+    bins = bins.reshape(len(KINDS), days + 1)
     for index, kind in enumerate(KINDS):
-        by_kind[kind] = float(weights[inside & (kind_of == index)].sum())
-    return daily, by_kind, float(weights[~inside].sum())
+        by_kind[kind] = float(bins[index, :days].sum())
+    return bins[:, :days].sum(axis=0), by_kind, float(bins[:, days].sum())
 
 
 def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
@@ -90,13 +103,14 @@ def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
     one day (deals) draw whether they happen: taken day by day, in an order fixed by the data
     (day, amount, probability — not by how the database returned them), each future's total
     of a day is its hits times the amounts. Items with several possible days (invoices timed
-    by a client's history) draw the day, and whether they happen when uncertain."""
+    by a client's history) draw the day, and whether they happen when uncertain, one future
+    at a time."""
     rng = np.random.default_rng(seed)
     single = items.length == 1
     when = items.base + items.pool[items.start]  # the day of single-day items
     certain = single & (items.probability >= 1) & (when < days)
     fixed = np.bincount(when[certain], weights=items.amount[certain], minlength=days)
-    totals = np.zeros((sims, days))
+    totals = np.zeros((sims, days + 1))  # the last column: past the horizon
     # Uncertain single-day items, sorted by day (then amount and probability).
     chosen = np.flatnonzero(single & (items.probability < 1) & (when < days))
     chosen = chosen[np.lexsort((items.probability[chosen], items.amount[chosen], when[chosen]))]
@@ -108,22 +122,26 @@ def simulate(items: Items, days: int, sims: int, seed: int) -> np.ndarray:
         day = when[part]
         starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
         totals[:, day[starts]] += np.add.reduceat(received, starts, axis=1)
-    # Items with several possible days.
-    sim_index = np.arange(sims)[:, None] * days
-    flat_totals = np.zeros(sims * days)
+    # Items with several possible days: per future, a day drawn for each (int32 indexes into
+    # the pool), days past the horizon counted in the last column.
     chosen = np.flatnonzero(~single)
-    for lo in range(0, len(chosen), step):
-        part = chosen[lo : lo + step]
-        picks = (rng.random((sims, len(part))) * items.length[part]).astype(np.int64)
-        on = items.base[part] + items.pool[items.start[part] + picks]
-        keep = on < days
-        probability = items.probability[part]
-        if (probability < 1).any():
-            keep = keep & (rng.random((sims, len(part))) < probability)
-        flat = (sim_index + on)[keep]
-        weights = np.broadcast_to(items.amount[part], keep.shape)[keep]
-        flat_totals += np.bincount(flat, weights=weights, minlength=sims * days)
-    return totals + flat_totals.reshape(sims, days) + fixed[:days]
+    if len(chosen):
+        pool = items.pool.astype(np.int32)
+        start = items.start[chosen].astype(np.int32)
+        length = items.length[chosen].astype(np.float32)
+        base = items.base[chosen].astype(np.int32)
+        amount = items.amount[chosen]
+        probability = items.probability[chosen]
+        uncertain = bool((probability < 1).any())
+        for sim in range(sims):
+            pick = (rng.random(len(chosen), dtype=np.float32) * length).astype(np.int32)
+            np.minimum(pick, length.astype(np.int32) - 1, out=pick)  # float rounding up
+            on = pool[start + pick] + base
+            np.minimum(on, days, out=on)
+            if uncertain:
+                on[rng.random(len(chosen)) >= probability] = days
+            totals[sim] += np.bincount(on, weights=amount, minlength=days + 1)
+    return totals[:, :days] + fixed[:days]
 
 
 def forecast(today: dt.date, days: int, *, sims: int = SIMULATIONS, seed: int = SEED) -> dict:

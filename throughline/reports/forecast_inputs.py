@@ -13,6 +13,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 from django.db.models import F, Q, Window
@@ -25,6 +26,7 @@ from throughline.reports.common import (
     fetch_many,
     installed,
     org_tz,
+    side_by_side,
     start_of_day,
 )
 
@@ -172,16 +174,19 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
 # per client, from the index of open invoices by client and due date (billing_inv_open) —
 # clients by skipping through that index, the folded ones summed over an index range below
 # the client's fold date, the others read one by one above it (issued invoices always have
-# a due date: billing.services.invoicing). A past date: reports.aging's open rows at that
-# date, each folded by its client's history.
+# a due date: billing.services.invoicing) — the clients in halves of the id space
+# (``CLIENT_HALVES``), one statement each, side by side. A past date: reports.aging's open rows
+# at that date, each folded by its client's history.
 OPEN_TODAY_WITH_HISTORY_SQL = """
 WITH RECURSIVE c AS (
   SELECT (SELECT i.contact_id FROM billing_invoice i
           WHERE i.document_type = 'invoice' AND i.amount_due > 0
+            AND i.contact_id BETWEEN %(first)s AND %(last)s
           ORDER BY i.contact_id LIMIT 1) AS contact_id
   UNION ALL
   SELECT (SELECT i.contact_id FROM billing_invoice i
           WHERE i.document_type = 'invoice' AND i.amount_due > 0 AND i.contact_id > c.contact_id
+            AND i.contact_id <= %(last)s
           ORDER BY i.contact_id LIMIT 1)
   FROM c WHERE c.contact_id IS NOT NULL
 ),
@@ -225,6 +230,11 @@ g AS (
 )
 {output}
 """
+# Ids are random (UUID 4): each half holds about half the clients.
+CLIENT_HALVES = (
+    ("00000000-0000-0000-0000-000000000000", "7fffffff-ffff-ffff-ffff-ffffffffffff"),
+    ("80000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"),
+)
 # The pieces both statements share.
 SQL_PIECES = {
     # ``c.contact_id``'s lateness history, most recent first, sorted: ``l.late``
@@ -279,6 +289,7 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
     pieces = {k: v.replace("{places}", str(places)) for k, v in SQL_PIECES.items()}
     if settled_through(as_of):
         sql = OPEN_TODAY_WITH_HISTORY_SQL.format(**pieces)
+        parts = [{**params, "first": first, "last": last} for first, last in CLIENT_HALVES]
     else:
         rows_sql, rows_params = open_rows(as_of, fast=False)
         # The open rows' own placeholders are positional: name them for this statement.
@@ -286,19 +297,26 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
         params.update(zip(names, rows_params, strict=True))
         rows_sql = rows_sql.replace("%s", "{}").format(*(f"%({n})s" for n in names))
         sql = OPEN_WITH_HISTORY_SQL.format(rows=rows_sql, **pieces)
-    groups, history = None, []
-    for kind, client, clients, values, amount in fetch_many(sql, params, REPORT_WORK_MEM):
-        if kind == "g":
-            groups = _grouped(
-                np.array(clients or [], dtype=np.int64),
-                np.array(values or [], dtype=np.int64),
-                np.array(amount or [], dtype=float),
-            )
-        else:
-            history.append((client, values))
-    history.sort()
+        parts = [params]
+    fetched = side_by_side(*(partial(fetch_many, sql, part, REPORT_WORK_MEM) for part in parts))
+    # Clients are numbered within each part: part i's numbers move up by i × 2³².
+    clients, due_in, amounts, history = [], [], [], []
+    for index, rows in enumerate(fetched):
+        offset = index << 32
+        for kind, client, numbers, values, amount in rows:
+            if kind == "g":
+                clients.append(np.array(numbers or [], dtype=np.int64) + offset)
+                due_in.append(np.array(values or [], dtype=np.int64))
+                amounts.append(np.array(amount or [], dtype=float))
+            else:
+                history.append((client + offset, values))
+    # Renumbered 1…n over the clients with open invoices, in id order, whatever the parts.
+    keys, clients = np.unique(np.concatenate(clients), return_inverse=True)
+    groups = _grouped(clients + 1, np.concatenate(due_in), np.concatenate(amounts))
+    known = set(keys.tolist())
+    history = sorted(h for h in history if h[0] in known)  # of those clients only
     late_of = np.repeat(
-        np.array([c for c, _ in history], dtype=np.int64),
+        np.searchsorted(keys, np.array([c for c, _ in history], dtype=np.int64)) + 1,
         np.array([len(v) for _, v in history], dtype=np.int64),
     )
     late = np.fromiter(itertools.chain.from_iterable(v for _, v in history), dtype=np.int64)
