@@ -171,42 +171,38 @@ def lateness_history(contact_ids, as_of: dt.date) -> dict:
 # clients are numbered in id order.
 #
 # Two ways to find the open invoices, one result. Today (nothing settled after ``as_of``):
-# per client, from the index of open invoices by client and due date (billing_inv_open) —
-# clients by skipping through that index, the folded ones summed over an index range below
-# the client's fold date, the others read one by one above it (issued invoices always have
-# a due date: billing.services.invoicing) — the clients in halves of the id space
-# (``CLIENT_HALVES``), one statement each, side by side. A past date: reports.aging's open rows
-# at that date, each folded by its client's history.
+# the clients and their open totals from billing_client_open (kept by a trigger: billing
+# migration 0006), and per client only the invoices due on or after its fold date, read one
+# by one from the index of open invoices by client and due date (billing_inv_open); the
+# folded amount is the client's total less those (issued invoices always have a due date:
+# billing.services.invoicing; foreign totals are converted unrounded, so a folded amount may
+# differ from the sum of rounded conversions by under a minor unit per invoice). The clients
+# in halves of the id space (``CLIENT_HALVES``), one statement each, side by side. A past
+# date: reports.aging's open rows at that date, each folded by its client's history.
 OPEN_TODAY_WITH_HISTORY_SQL = """
-WITH RECURSIVE c AS (
-  SELECT (SELECT i.contact_id FROM billing_invoice i
-          WHERE i.document_type = 'invoice' AND i.amount_due > 0
-            AND i.contact_id BETWEEN %(first)s AND %(last)s
-          ORDER BY i.contact_id LIMIT 1) AS contact_id
-  UNION ALL
-  SELECT (SELECT i.contact_id FROM billing_invoice i
-          WHERE i.document_type = 'invoice' AND i.amount_due > 0 AND i.contact_id > c.contact_id
-            AND i.contact_id <= %(last)s
-          ORDER BY i.contact_id LIMIT 1)
-  FROM c WHERE c.contact_id IS NOT NULL
+WITH c AS (
+  SELECT o.contact_id,
+         SUM(CASE WHEN o.currency = %(base)s THEN o.amount_due ELSE o.rated_amount END) AS total
+  FROM billing_client_open o
+  WHERE o.invoices > 0 AND o.contact_id BETWEEN %(first)s AND %(last)s
+  GROUP BY o.contact_id
 ),
 h AS (
-  SELECT c.contact_id, row_number() OVER (ORDER BY c.contact_id) AS k, l.late,
+  SELECT c.contact_id, c.total, row_number() OVER (ORDER BY c.contact_id) AS k, l.late,
          COALESCE(cardinality(l.late), 0) AS n
   FROM c {history}
-  WHERE c.contact_id IS NOT NULL
+),
+u AS (
+  SELECT h.k, r.due_date - %(as_of)s::date AS due_in, r.issue_date <= %(as_of)s AS issued,
+         {amount} AS amount
+  FROM h JOIN billing_invoice r ON {open_any_day} AND r.due_date >= {fold_date}
 ),
 g AS (
-  SELECT h.k, {folded} AS due_in, f.amount
-  FROM h CROSS JOIN LATERAL (
-    SELECT SUM({amount}) AS amount
-    FROM billing_invoice r
-    WHERE {open_today} AND r.due_date < {fold_date}
-  ) f
-  WHERE f.amount IS NOT NULL
+  SELECT h.k, {folded} AS due_in, ROUND(h.total - COALESCE(a.above, 0), {places}) AS amount
+  FROM h LEFT JOIN (SELECT u.k, SUM(u.amount) AS above FROM u GROUP BY u.k) a ON a.k = h.k
+  WHERE ROUND(h.total - COALESCE(a.above, 0), {places}) > 0
   UNION ALL
-  SELECT h.k, r.due_date - %(as_of)s::date, {amount}
-  FROM h JOIN billing_invoice r ON {open_today} AND r.due_date >= {fold_date}
+  SELECT u.k, u.due_in, u.amount FROM u WHERE u.issued
 )
 {output}
 """
@@ -258,8 +254,8 @@ SQL_PIECES = {
          ELSE ROUND(r.amount_due * r.exchange_rate, {places}) END""",
     "open_amount": """CASE WHEN r.currency = %(base)s THEN r.open_amount
          ELSE ROUND(r.open_amount * r.exchange_rate, {places}) END""",
-    "open_today": """r.contact_id = h.contact_id AND r.document_type = 'invoice'
-      AND r.amount_due > 0 AND r.status <> 'draft' AND r.issue_date <= %(as_of)s
+    "open_any_day": """r.contact_id = h.contact_id AND r.document_type = 'invoice'
+      AND r.amount_due > 0 AND r.status <> 'draft'
       AND (r.currency = %(base)s OR r.exchange_rate IS NOT NULL)""",
     "output": """
 SELECT 'g', NULL::int, array_agg(g.k::int), array_agg(g.due_in::int), array_agg(g.amount::float8)
@@ -287,6 +283,7 @@ def _open_with_history(as_of: dt.date, base: str) -> tuple[tuple[np.ndarray, ...
     }
     places = money.minor_unit(base)
     pieces = {k: v.replace("{places}", str(places)) for k, v in SQL_PIECES.items()}
+    pieces["places"] = str(places)
     if settled_through(as_of):
         sql = OPEN_TODAY_WITH_HISTORY_SQL.format(**pieces)
         parts = [{**params, "first": first, "last": last} for first, last in CLIENT_HALVES]
