@@ -68,3 +68,12 @@ def test_the_kept_sums_follow_every_change(actor, make_invoice, client_contact):
     Invoice.objects.filter(pk=euro.pk).update(view_count=5)  # unrelated: no change
     assert _kept() == _summed()
     assert {row[0] for row in _kept()} == {other.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emptying_the_invoices_empties_the_kept_sums(make_invoice):
+    make_invoice(issue=True)
+    assert _kept()
+    with connection.cursor() as cursor:  # what a test database's flush does
+        cursor.execute("TRUNCATE billing_invoice CASCADE")
+    assert _kept() == set()

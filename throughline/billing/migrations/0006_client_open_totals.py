@@ -10,7 +10,8 @@ not drafts) with something due: their count, ``amount_due`` summed, and ``amount
 exchange_rate`` summed over those that carry a rate (unrounded). A row trigger on
 ``billing_invoice`` moves an invoice's share out of its old row and into its new one whenever
 any of the columns that decide it change (nothing when they do not), so every write — the
-services, the admin, raw SQL, a bulk load — keeps it right, in the writer's own transaction.
+services, the admin, raw SQL, a bulk load — keeps it right, in the writer's own transaction;
+emptying the invoices (TRUNCATE: a test database's flush) empties it too.
 SQLite has no such table: the forecast reads the invoices there (small books).
 """
 
@@ -66,6 +67,16 @@ CREATE TRIGGER billing_client_open_track
 AFTER INSERT OR UPDATE OR DELETE ON billing_invoice
 FOR EACH ROW EXECUTE FUNCTION billing_client_open_track();
 
+CREATE FUNCTION billing_client_open_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE billing_client_open;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER billing_client_open_clear
+AFTER TRUNCATE ON billing_invoice
+FOR EACH STATEMENT EXECUTE FUNCTION billing_client_open_clear();
+
 INSERT INTO billing_client_open (contact_id, currency, invoices, amount_due, rated_amount)
 SELECT contact_id, currency, COUNT(*), SUM(amount_due),
        COALESCE(SUM(amount_due * exchange_rate), 0)
@@ -75,7 +86,9 @@ GROUP BY contact_id, currency;
 """
 DROP = """
 DROP TRIGGER IF EXISTS billing_client_open_track ON billing_invoice;
+DROP TRIGGER IF EXISTS billing_client_open_clear ON billing_invoice;
 DROP FUNCTION IF EXISTS billing_client_open_track();
+DROP FUNCTION IF EXISTS billing_client_open_clear();
 DROP TABLE IF EXISTS billing_client_open;
 """
 
