@@ -50,7 +50,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
-from throughline.core.lookup_cache import cached
+from throughline.core.lookup_cache import batch_cache, cached
 from throughline.core.models import Organization, User
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
@@ -453,9 +453,9 @@ def _find_or_create_contact(
         if known is not None:
             return _enrich(actor, known, clean, company), False, matched_on
         try:
-            # A savepoint: losing the race for the e-mail rolls back only this insert.
-            with transaction.atomic():
-                contact = crm.create_contact(actor, **fields)
+            # create_contact is atomic (a savepoint here): losing the race for the e-mail
+            # rolls back only its insert. The e-mail was just looked up (find_known_contact).
+            contact = crm.create_contact(actor, email_checked=True, **fields)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -692,18 +692,22 @@ def captured_payload(lead: Lead, matches: list[dedup.Match]) -> dict[str, Any]:
 
 def capture_lead(actor: Actor, data: LeadInput) -> CaptureResult:
     """Capture one inquiry from any channel (see the module docstring)."""
-    org = Organization.current()
-    clean = clean_input(data, org)
-    clean.ip = clean.ip or actor.ip
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _capture(actor, data, clean, org)
-        except IntegrityError:
-            # Another capture of the same external id (or a new source's slug) committed
-            # first; everything here rolled back, and the next attempt finds its records.
-            if attempt == 2:
-                raise
+    # One read of the organization, the source and the custom fields per capture.
+    with batch_cache():
+        org = Organization.current()
+        clean = clean_input(data, org)
+        clean.ip = clean.ip or actor.ip
+        for attempt in range(3):
+            try:
+                # The audit entries and events of the capture are written together at the
+                # end, with one lock of the audit chain's head (see "TRICKY" above).
+                with transaction.atomic(), audit_log.batch(), events.batch():
+                    return _capture(actor, data, clean, org)
+            except IntegrityError:
+                # Another capture of the same external id (or a new source's slug) committed
+                # first; everything here rolled back, and the next attempt finds its records.
+                if attempt == 2:
+                    raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 
 from croniter import croniter
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from throughline.automation import registry
@@ -34,14 +34,35 @@ MAX_SUBJECTS_PER_SCHEDULED_RUN = 5000
 SWEEP_BATCH = 500
 
 
-def _listened_to(event_name: str) -> bool:
-    """Whether an active workflow or an open absence watch cares about such an event now."""
-    return (
-        Workflow.objects.filter(is_active=True, current_version__trigger_event=event_name).exists()
-        or AbsenceWatch.objects.filter(
-            status=AbsenceWatch.Status.WATCHING, missing_event=event_name
-        ).exists()
+def _listened_to(event_names: set[str]) -> set[str]:
+    """Which of these events an active workflow or an open absence watch cares about now."""
+    listened = set(
+        Workflow.objects.filter(is_active=True, current_version__trigger_event__in=event_names)
+        .order_by()
+        .values_list("current_version__trigger_event", flat=True)
+        .distinct()
     )
+    return listened | _watched(event_names - listened)
+
+
+def _watched(event_names: set[str]) -> set[str]:
+    """The names an open absence watch waits for, in one query.
+
+    One EXISTS probe per name (an index look-up that stops at the first watch): a DISTINCT
+    over the watches would read every open watch of a busy event.
+    """
+    if not event_names:
+        return set()
+    names = sorted(event_names)
+    probes = " UNION ALL ".join(["SELECT CAST(%s AS varchar(64)) AS name"] * len(names))
+    table = connection.ops.quote_name(AbsenceWatch._meta.db_table)
+    sql = (
+        f"SELECT n.name FROM ({probes}) AS n WHERE EXISTS ("  # noqa: S608 - values are params
+        f"SELECT 1 FROM {table} AS w WHERE w.missing_event = n.name AND w.status = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*names, AbsenceWatch.Status.WATCHING])
+        return {row[0] for row in cursor.fetchall()}
 
 
 @events.on("*", wants=_listened_to)
