@@ -48,7 +48,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from throughline.core import audit_log, events
+from throughline.core import audit_log, events, jobs
 from throughline.core.actor import Actor
 from throughline.core.lookup_cache import batch_cache, cached
 from throughline.core.models import Organization, User
@@ -699,9 +699,9 @@ def capture_lead(actor: Actor, data: LeadInput) -> CaptureResult:
         clean.ip = clean.ip or actor.ip
         for attempt in range(3):
             try:
-                # The audit entries and events of the capture are written together at the
-                # end, with one lock of the audit chain's head (see "TRICKY" above).
-                with transaction.atomic(), audit_log.batch(), events.batch():
+                # The capture's audit entries, events and jobs are written at its end, a
+                # kind at a time; the audit chain's head is locked last (see "TRICKY").
+                with transaction.atomic(), audit_log.batch(), jobs.batch(), events.batch():
                     return _capture(actor, data, clean, org)
             except IntegrityError:
                 # Another capture of the same external id (or a new source's slug) committed

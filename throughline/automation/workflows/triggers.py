@@ -35,33 +35,24 @@ SWEEP_BATCH = 500
 
 
 def _listened_to(event_names: set[str]) -> set[str]:
-    """Which of these events an active workflow or an open absence watch cares about now."""
-    listened = set(
-        Workflow.objects.filter(is_active=True, current_version__trigger_event__in=event_names)
-        .order_by()
-        .values_list("current_version__trigger_event", flat=True)
-        .distinct()
-    )
-    return listened | _watched(event_names - listened)
+    """Which of these events an active workflow or an open absence watch cares about now.
 
-
-def _watched(event_names: set[str]) -> set[str]:
-    """The names an open absence watch waits for, in one query.
-
-    One EXISTS probe per name (an index look-up that stops at the first watch): a DISTINCT
-    over the watches would read every open watch of a busy event.
+    One query for all the names: per name, EXISTS probes (index look-ups that stop at the
+    first row) — a DISTINCT over the watches would read every open watch of a busy event.
     """
-    if not event_names:
-        return set()
     names = sorted(event_names)
     probes = " UNION ALL ".join(["SELECT CAST(%s AS varchar(64)) AS name"] * len(names))
-    table = connection.ops.quote_name(AbsenceWatch._meta.db_table)
+    q = connection.ops.quote_name
     sql = (
         f"SELECT n.name FROM ({probes}) AS n WHERE EXISTS ("  # noqa: S608 - values are params
-        f"SELECT 1 FROM {table} AS w WHERE w.missing_event = n.name AND w.status = %s)"
+        f"SELECT 1 FROM {q(Workflow._meta.db_table)} AS w"
+        f" JOIN {q(WorkflowVersion._meta.db_table)} AS v ON v.id = w.current_version_id"
+        " WHERE w.is_active = %s AND v.trigger_event = n.name"
+        f") OR EXISTS (SELECT 1 FROM {q(AbsenceWatch._meta.db_table)} AS a"
+        " WHERE a.missing_event = n.name AND a.status = %s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*names, AbsenceWatch.Status.WATCHING])
+        cursor.execute(sql, [*names, True, AbsenceWatch.Status.WATCHING])
         return {row[0] for row in cursor.fetchall()}
 
 
