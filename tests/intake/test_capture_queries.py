@@ -39,7 +39,7 @@ def client(api):
     # Known people, captured (so indexed for matching) — which also warms up what a running
     # system has: the lead source and the audit chain's head.
     client.post(URL, {"email": "grace@example.com", "first_name": "Grace"}, format="json")
-    # A likely match of the new person below: same name and phone, another address.
+    # A candidate the new person below is screened against (same name, another address).
     ada = {**NEW_PERSON, "email": "ada@analytical.example", "company": "", "consent": False}
     client.post(URL, ada, format="json")
     return client
@@ -54,7 +54,7 @@ def test_capturing_a_new_person_with_company_consent_and_task(
         response = client.post(URL, NEW_PERSON, format="json")
     assert response.status_code == 201, response.json()
     lead = Lead.objects.get(pk=response.json()["id"])
-    assert lead.contact_created and lead.duplicate_of is not None
+    assert lead.contact_created and lead.company is not None
     # The batch wrote everything it kept, in order, on an intact chain.
     actions = list(
         AuditEntry.objects.filter(seq__gt=entries).order_by("seq").values_list("action", flat=True)
