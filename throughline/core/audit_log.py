@@ -3,6 +3,8 @@
 ``hash = sha256(prev_hash + canonical_json(content))``. Appends lock the single
 ``AuditChainHead`` row, so concurrent transactions (PostgreSQL) extend the chain one at a
 time in commit order; ``verify_chain`` re-computes every link and reports the first break.
+An operation that records several entries can keep them in ``batch()`` and append them
+with one lock of the head at its end.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 ``emit()`` inserts a ``DomainEvent`` and, in the same transaction, enqueues one job per
 registered handler. A handler runs inside a transaction that also records ``HandledEvent``
 (unique per event and handler), so a retried or duplicated job has its effect once.
+Inside ``batch()`` events are kept until the scope ends and written together.
 
 Apps register handlers in their ``AppConfig.ready`` with ``@on("contract.signed")``; an app
 reacts to the events of apps to its right instead of importing them (DESIGN §2).

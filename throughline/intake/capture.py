@@ -23,13 +23,13 @@ one person queue up instead of racing (and phone-only people, which have no uniq
 constraint, are covered too).
 
 TRICKY: lock order. The audit chain's head row is one lock every audited write takes. A
-capture inserts the contact before its first audit entry (except when it creates a company,
-which ``crm.create_company`` audits at once), so it never waits on a contact's unique e-mail
-while holding the audit head. The advisory locks come first of all. Capturing many leads
-inside one long transaction (an all-or-nothing import) is fine from a single writer; two
-such writers, or a capture creating a company racing the CRM's "new contact" form for the
-same address, may deadlock — PostgreSQL detects it within a second and one of them fails
-(the API answers 500 and a retry succeeds).
+capture keeps its audit entries (and events and jobs) until its end (``audit_log.batch``)
+and takes the head's lock last, after every insert, so it never waits on a contact's unique
+e-mail while holding the audit head. The advisory locks come first of all. Capturing many
+leads inside one long transaction (an all-or-nothing import) is fine from a single writer;
+two such writers may deadlock — the first capture's head lock is held until commit —
+PostgreSQL detects it within a second and one of them fails (the API answers 500 and a
+retry succeeds).
 """
 
 from __future__ import annotations
