@@ -3,6 +3,8 @@
 ``hash = sha256(prev_hash + canonical_json(content))``. Appends lock the single
 ``AuditChainHead`` row, so concurrent transactions (PostgreSQL) extend the chain one at a
 time in commit order; ``verify_chain`` re-computes every link and reports the first break.
+An operation that records several entries can keep them in ``batch()`` and append them
+with one lock of the head at its end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from throughline.core.actor import Actor
+from throughline.core.deferred import Deferral
 from throughline.core.models import AuditChainHead, AuditEntry
 
 GENESIS = "0" * 64
@@ -104,45 +107,67 @@ def record(
     object_id: str = "",
     object_repr: str = "",
 ) -> AuditEntry:
-    """Append one entry. Must run inside the business operation's transaction."""
+    """Append one entry. Must run inside the business operation's transaction.
+
+    Inside ``batch()`` the entry is returned unsaved; its ``seq`` and ``hash`` are set when
+    the batch is written.
+    """
     change = Change(action, obj, changes, object_type, object_id, object_repr)
     return record_many(actor, [change])[0]
 
 
 def record_many(actor: Actor, changes: list[Change]) -> list[AuditEntry]:
     """Append entries in order with one lock of the chain head and one insert (bulk writes)."""
-    if not changes:
-        return []
+    entries = [_entry(actor, change) for change in changes]
+    if entries and not _batched.add(entries):
+        _append(entries)
+    return entries
+
+
+def batch():
+    """``with audit_log.batch():`` — entries recorded inside are appended when it ends.
+
+    One lock of the chain head, one insert and one head update for all of them, in the
+    order they were recorded, inside the caller's transaction (see ``core.deferred``). The
+    head is locked only at the end, so an operation holds it for the shortest time.
+    """
+    return _batched.scope()
+
+
+def _entry(actor: Actor, change: Change) -> AuditEntry:
+    """The entry as recorded now; its place in the chain (time, seq, hashes) comes later."""
+    obj = change.obj
+    return AuditEntry(
+        actor=actor.user,
+        actor_label=actor.display[:200],
+        channel=actor.channel,
+        object_type=change.object_type or (object_type_of(obj) if obj is not None else ""),
+        object_id=change.object_id or (str(obj.pk) if obj is not None else ""),
+        object_repr=change.object_repr or (str(obj)[:200] if obj is not None else ""),
+        action=change.action,
+        changes=_jsonable(change.changes or {}),
+        request_id=actor.request_id or "",
+        ip=actor.ip,
+    )
+
+
+def _append(entries: list[AuditEntry]) -> None:
+    """Chain ``entries`` after the head and write them, under the head's lock."""
     # No savepoint of its own: an entry is part of its operation's transaction, all or nothing.
     with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"last_hash": GENESIS, "last_seq": 0}
         )
         now = timezone.now()
-        entries = []
         prev_hash, seq = head.last_hash, head.last_seq
-        for change in changes:
-            obj = change.obj
-            entry = AuditEntry(
-                at=now,
-                actor=actor.user,
-                actor_label=actor.display[:200],
-                channel=actor.channel,
-                object_type=change.object_type or (object_type_of(obj) if obj is not None else ""),
-                object_id=change.object_id or (str(obj.pk) if obj is not None else ""),
-                object_repr=change.object_repr or (str(obj)[:200] if obj is not None else ""),
-                action=change.action,
-                changes=_jsonable(change.changes or {}),
-                request_id=actor.request_id or "",
-                ip=actor.ip,
-                prev_hash=prev_hash,
-            )
+        for entry in entries:
+            entry.at = now
+            entry.prev_hash = prev_hash
             # seq is assigned under the head lock, so it follows chain order exactly.
             seq += 1
             entry.seq = seq
             entry.hash = compute_hash(prev_hash, entry)
             prev_hash = entry.hash
-            entries.append(entry)
         if len(entries) == 1:
             entries[0].save(force_insert=True)
         else:
@@ -150,7 +175,9 @@ def record_many(actor: Actor, changes: list[Change]) -> list[AuditEntry]:
         head.last_hash = prev_hash
         head.last_seq = seq
         head.save(update_fields=["last_hash", "last_seq"])
-    return entries
+
+
+_batched = Deferral("throughline_audit_batch", _append)
 
 
 @dataclass

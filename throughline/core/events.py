@@ -3,6 +3,7 @@
 ``emit()`` inserts a ``DomainEvent`` and, in the same transaction, enqueues one job per
 registered handler. A handler runs inside a transaction that also records ``HandledEvent``
 (unique per event and handler), so a retried or duplicated job has its effect once.
+Inside ``batch()`` events are kept until the scope ends and written together.
 
 Apps register handlers in their ``AppConfig.ready`` with ``@on("contract.signed")``; an app
 reacts to the events of apps to its right instead of importing them (DESIGN §2).
@@ -20,6 +21,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from throughline.core.actor import Actor
+from throughline.core.deferred import Deferral
 from throughline.core.jobs import PermanentJobError, enqueue_many, job
 from throughline.core.models import DomainEvent, HandledEvent
 
@@ -43,7 +45,7 @@ EVENT_NAMES = frozenset(
 MAX_CHAIN_DEPTH = 8
 
 Handler = Callable[[DomainEvent], Any]
-Wants = Callable[[str], bool]
+Wants = Callable[[set[str]], set[str]]
 _handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
 _wants: dict[str, Wants] = {}
 
@@ -55,10 +57,11 @@ def handler_path(fn: Handler) -> str:
 def on(*names: str, wants: Wants | None = None) -> Callable[[Handler], Handler]:
     """Register ``fn(event)`` for the named events (or ``"*"`` for every event).
 
-    ``wants(event_name)``, if given, is asked inside ``emit()``'s transaction whether the
-    handler has anything to do with such an event now (e.g. an active workflow listens to
-    it); when it says no, no job is enqueued. A catch-all handler with nothing to do would
-    otherwise cost a job row and a worker round trip for every event of the system.
+    ``wants(event_names)``, if given, is asked inside ``emit()``'s transaction which of
+    these events the handler has anything to do with now (e.g. an active workflow listens
+    to it) and returns those names; for the others no job is enqueued. A catch-all handler
+    with nothing to do would otherwise cost a job row and a worker round trip for every
+    event of the system. A batch of events asks once for all of its names.
     """
 
     def register(fn: Handler) -> Handler:
@@ -87,7 +90,11 @@ def emit(
     cause: DomainEvent | None = None,
     **payload: Any,
 ) -> DomainEvent:
-    """Record an event in the current transaction and enqueue its handlers with it."""
+    """Record an event in the current transaction and enqueue its handlers with it.
+
+    Inside ``batch()`` the event is returned unsaved (no id yet) and written when the batch
+    ends.
+    """
     if name not in EVENT_NAMES:
         raise ValueError(f"Unknown event name {name!r}")
     connection = transaction.get_connection()
@@ -99,7 +106,7 @@ def emit(
     if subject is not None:
         subject_type = subject_type or subject._meta.label_lower
         subject_id = subject_id or str(subject.pk)
-    event = DomainEvent.objects.create(
+    event = DomainEvent(
         name=name,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -109,10 +116,8 @@ def emit(
         occurred_at=timezone.now(),
         depth=depth,
     )
-    for path in handlers_for(name):
-        wants = _wants.get(path)
-        if wants is None or wants(name):
-            handle_event.enqueue(event.id, path)
+    if not _batched.add([event]):
+        _write([event])
     return event
 
 
@@ -148,21 +153,42 @@ def emit_many(actor: Actor, occurrences: list[Occurrence]) -> list[DomainEvent]:
                 depth=0,
             )
         )
-    created = DomainEvent.objects.bulk_create(built, batch_size=500)
-    wanted: dict[tuple[str, str], bool] = {}
-    job_args = []
-    for event in created:
-        for path in handlers_for(event.name):
-            wants = _wants.get(path)
-            if wants is not None:
-                key = (path, event.name)
-                if key not in wanted:
-                    wanted[key] = wants(event.name)
-                if not wanted[key]:
-                    continue
-            job_args.append((event.id, path))
+    if not _batched.add(built):
+        _write(built)
+    return built
+
+
+def batch():
+    """``with events.batch():`` — events emitted inside are written when it ends.
+
+    One insert of the events, one question to each ``wants`` for all their names and one
+    insert of the handlers' jobs, inside the caller's transaction (see ``core.deferred``).
+    """
+    return _batched.scope()
+
+
+def _write(built: list[DomainEvent]) -> None:
+    """Insert ``built`` in order and enqueue one job per interested handler of each."""
+    if len(built) == 1:
+        built[0].save(force_insert=True)
+    else:
+        DomainEvent.objects.bulk_create(built, batch_size=500)
+    paths_of = {event.name: handlers_for(event.name) for event in built}
+    wanted: dict[str, set[str]] = {}  # handler path with a ``wants`` → the names it wants now
+    for path, wants in _wants.items():
+        names = {name for name, paths in paths_of.items() if path in paths}
+        if names:
+            wanted[path] = set(wants(names))
+    job_args = [
+        (event.id, path)
+        for event in built
+        for path in paths_of[event.name]
+        if path not in wanted or event.name in wanted[path]
+    ]
     enqueue_many(handle_event, job_args)
-    return created
+
+
+_batched = Deferral("throughline_events_batch", _write)
 
 
 @job(queue_name="events", max_attempts=8)

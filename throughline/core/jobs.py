@@ -29,6 +29,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from throughline.core import audit_log
 from throughline.core.actor import Actor
+from throughline.core.deferred import Deferral
 from throughline.core.models import WorkerHeartbeat
 
 READY, RUNNING, FAILED, SUCCESSFUL = "READY", "RUNNING", "FAILED", "SUCCESSFUL"
@@ -53,24 +54,45 @@ def job(
     return decorate
 
 
+def enqueue(task: Any, *args: Any) -> None:
+    """``task.enqueue(*args)``; inside ``batch()`` the job is written when the batch ends."""
+    if not _batched.add([(task, args)]):
+        task.enqueue(*args)
+
+
 def enqueue_many(task: Any, args_list: list[tuple]) -> None:
     """Enqueue ``task`` once per argument tuple with one insert (what ``task.enqueue`` writes)."""
-    if not args_list:
-        return
-    backend = task.get_backend()
-    rows = [
-        DBTaskResult(
-            id=backend._get_id(),
-            args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
-            priority=task.priority,
-            task_path=task.module_path,
-            queue_name=task.queue_name,
-            run_after=task.run_after or get_date_max(),  # what the pre_save hook sets
-            backend_name=backend.alias,
+    items = [(task, args) for args in args_list]
+    if items and not _batched.add(items):
+        _write(items)
+
+
+def batch():
+    """``with jobs.batch():`` — jobs enqueued inside (``enqueue``, ``enqueue_many``) are
+    written with one insert when it ends, inside the caller's transaction (``core.deferred``).
+    """
+    return _batched.scope()
+
+
+def _write(items: list[tuple[Any, tuple]]) -> None:
+    rows = []
+    for task, args in items:
+        backend = task.get_backend()
+        rows.append(
+            DBTaskResult(
+                id=backend._get_id(),
+                args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
+                priority=task.priority,
+                task_path=task.module_path,
+                queue_name=task.queue_name,
+                run_after=task.run_after or get_date_max(),  # what the pre_save hook sets
+                backend_name=backend.alias,
+            )
         )
-        for args in args_list
-    ]
     DBTaskResult.objects.bulk_create(rows, batch_size=500)
+
+
+_batched = Deferral("throughline_jobs_batch", _write)
 
 
 def max_attempts_for(task_path: str) -> int:

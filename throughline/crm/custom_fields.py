@@ -15,10 +15,15 @@ Kind = CustomFieldDefinition.Kind
 
 
 def definitions(entity: str) -> list[CustomFieldDefinition]:
-    return cached(
-        ("crm.custom_fields", entity),
-        lambda: list(CustomFieldDefinition.objects.filter(entity=entity)),
-    )
+    return cached("crm.custom_fields", _definitions_by_entity).get(entity, [])
+
+
+def _definitions_by_entity() -> dict[str, list[CustomFieldDefinition]]:
+    """Every entity's definitions in one read: capturing a lead validates its contact's too."""
+    grouped: dict[str, list[CustomFieldDefinition]] = {}
+    for defn in CustomFieldDefinition.objects.all():
+        grouped.setdefault(defn.entity, []).append(defn)
+    return grouped
 
 
 def _coerce(defn: CustomFieldDefinition, value: Any) -> Any:

@@ -118,8 +118,9 @@ def create_contact(actor: Actor, **data: Any) -> Contact:
     tags = data.pop("tags", None)
     contact = build_contact(actor, **data)
     try:
-        with transaction.atomic():
-            contact.save(force_insert=True)
+        # No savepoint of its own: nothing follows a failed insert, and this function's
+        # atomic block rolls it back (to its savepoint when called inside a transaction).
+        contact.save(force_insert=True)
     except IntegrityError as exc:
         raise ValidationError(
             {"email": "Another contact already has this e-mail address."}

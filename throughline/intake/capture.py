@@ -23,13 +23,13 @@ one person queue up instead of racing (and phone-only people, which have no uniq
 constraint, are covered too).
 
 TRICKY: lock order. The audit chain's head row is one lock every audited write takes. A
-capture inserts the contact before its first audit entry (except when it creates a company,
-which ``crm.create_company`` audits at once), so it never waits on a contact's unique e-mail
-while holding the audit head. The advisory locks come first of all. Capturing many leads
-inside one long transaction (an all-or-nothing import) is fine from a single writer; two
-such writers, or a capture creating a company racing the CRM's "new contact" form for the
-same address, may deadlock — PostgreSQL detects it within a second and one of them fails
-(the API answers 500 and a retry succeeds).
+capture keeps its audit entries (and events and jobs) until its end (``audit_log.batch``)
+and takes the head's lock last, after every insert, so it never waits on a contact's unique
+e-mail while holding the audit head. The advisory locks come first of all. Capturing many
+leads inside one long transaction (an all-or-nothing import) is fine from a single writer;
+two such writers may deadlock — the first capture's head lock is held until commit —
+PostgreSQL detects it within a second and one of them fails (the API answers 500 and a
+retry succeeds).
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from throughline.core import audit_log, events
+from throughline.core import audit_log, events, jobs
 from throughline.core.actor import Actor
-from throughline.core.lookup_cache import cached
+from throughline.core.lookup_cache import batch_cache, cached
 from throughline.core.models import Organization, User
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
@@ -453,9 +453,9 @@ def _find_or_create_contact(
         if known is not None:
             return _enrich(actor, known, clean, company), False, matched_on
         try:
-            # A savepoint: losing the race for the e-mail rolls back only this insert.
-            with transaction.atomic():
-                contact = crm.create_contact(actor, **fields)
+            # create_contact is atomic (a savepoint here): losing the race for the e-mail
+            # rolls back only its insert. The e-mail was just looked up (find_known_contact).
+            contact = crm.create_contact(actor, email_checked=True, **fields)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -692,18 +692,22 @@ def captured_payload(lead: Lead, matches: list[dedup.Match]) -> dict[str, Any]:
 
 def capture_lead(actor: Actor, data: LeadInput) -> CaptureResult:
     """Capture one inquiry from any channel (see the module docstring)."""
-    org = Organization.current()
-    clean = clean_input(data, org)
-    clean.ip = clean.ip or actor.ip
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _capture(actor, data, clean, org)
-        except IntegrityError:
-            # Another capture of the same external id (or a new source's slug) committed
-            # first; everything here rolled back, and the next attempt finds its records.
-            if attempt == 2:
-                raise
+    # One read of the organization, the source and the custom fields per capture.
+    with batch_cache():
+        org = Organization.current()
+        clean = clean_input(data, org)
+        clean.ip = clean.ip or actor.ip
+        for attempt in range(3):
+            try:
+                # The capture's audit entries, events and jobs are written at its end, a
+                # kind at a time; the audit chain's head is locked last (see "TRICKY").
+                with transaction.atomic(), audit_log.batch(), jobs.batch(), events.batch():
+                    return _capture(actor, data, clean, org)
+            except IntegrityError:
+                # Another capture of the same external id (or a new source's slug) committed
+                # first; everything here rolled back, and the next attempt finds its records.
+                if attempt == 2:
+                    raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 

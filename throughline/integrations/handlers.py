@@ -18,11 +18,10 @@ from throughline.integrations.health import health_actor
 from throughline.integrations.models import WebhookEndpoint
 
 
-def _subscribed(event_name: str) -> bool:
-    return any(
-        endpoint.subscribes_to(event_name)
-        for endpoint in WebhookEndpoint.objects.filter(is_active=True).only("id", "event_types")
-    )
+def _subscribed(event_names: set[str]) -> set[str]:
+    """Which of these events an active endpoint subscribes to."""
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("id", "event_types"))
+    return {name for name in event_names if any(e.subscribes_to(name) for e in endpoints)}
 
 
 @events.on("*", wants=_subscribed)

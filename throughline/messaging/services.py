@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log
 from throughline.core.actor import Actor
-from throughline.core.jobs import PermanentJobError, job
+from throughline.core.jobs import PermanentJobError, enqueue, job
 from throughline.crm.models import Contact
 from throughline.crm.normalize import normalize_email
 from throughline.crm.services import has_consent
@@ -108,9 +108,9 @@ def queue_email(
     )
     if not reason:
         if refs:
-            deliver_message.enqueue(str(message.pk), refs)
+            enqueue(deliver_message, str(message.pk), refs)
         else:
-            deliver_message.enqueue(str(message.pk))
+            enqueue(deliver_message, str(message.pk))
     return message
 
 

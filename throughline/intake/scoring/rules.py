@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
+from throughline.core.lookup_cache import cached
 from throughline.intake.models import Lead
 from throughline.intake.scoring import conditions
 from throughline.intake.scoring.models import (
@@ -63,7 +64,7 @@ def breakdown(
     """What the rules say about ``lead`` at ``at`` (nothing is written)."""
     at = at or timezone.now()
     config = config or ScoringConfig.current()
-    rules = rules if rules is not None else list(ScoringRule.objects.filter(is_active=True))
+    rules = rules if rules is not None else active_rules()
     result = Breakdown()
     for rule in rules:
         if rule.kind == ScoringRule.Kind.FIT and conditions.matches(
@@ -81,6 +82,11 @@ def breakdown(
     total = sum(p for _, p in result.fit) + sum(p for _, p in result.intent)
     result.score = round(total)
     return result
+
+
+def active_rules() -> list[ScoringRule]:
+    """The active rules; read once per capture (``lookup_cache``), not per lead it rescores."""
+    return cached("intake.scoring_rules", lambda: list(ScoringRule.objects.filter(is_active=True)))
 
 
 def _save(actor: Actor, lead: Lead, score: int, config: ScoringConfig, cause=None) -> None:
@@ -105,7 +111,7 @@ def score_new_lead(actor: Actor, lead: Lead) -> int:
     Without any rule nothing is written: the lead stays unscored (no tier), and capture pays
     one query for finding that out.
     """
-    active = list(ScoringRule.objects.filter(is_active=True))
+    active = active_rules()
     if not active:
         return 0
     config = ScoringConfig.current()
