@@ -139,8 +139,8 @@ def open_invoices(as_of: dt.date, base: str | None = None) -> list[OpenInvoice]:
 
 
 # Aggregates in the database (bench/reports.py: 1M invoices). Each invoice's open amount is
-# converted and rounded before summing, as the definition says; buckets by due-date ranges (no
-# date arithmetic, so the same SQL runs on PostgreSQL and SQLite).
+# converted and rounded before summing, as the definition says; the same SQL runs on
+# PostgreSQL and SQLite.
 #
 # Open amounts at a past date: billing keeps ``amount_due`` equal to payable − every allocation
 # (billing.services.settlement), so the open amount at ``as_of`` is today's ``amount_due`` plus
@@ -293,9 +293,11 @@ def open_by_client(as_of: dt.date, base: str, fast: bool | None = None) -> list[
 def bucket_sums(as_of: dt.date, base: str, fast: bool | None = None) -> tuple[dict, dict]:
     """Sums (base currency, Decimal) and counts per bucket, ``unconverted`` counted only. At a
     past date, today's amounts and the correction are read side by side."""
+    if fast is None:
+        fast = settled_through(as_of)
     places = money.minor_unit(base)
     parts = [OPEN_NOW_BY_DAY.format(day="due_date", only="", places=places)]
-    if fast is False or (fast is None and not settled_through(as_of)):
+    if not fast:
         parts.append(SETTLED_LATER_BY_DAY.format(places=places))
     params = {"base": base, "as_of": as_of}
     rows = list(
