@@ -6,9 +6,11 @@ Records are made through the services, as the app makes them.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from throughline.billing import services
 from throughline.billing.documents import schematron
@@ -177,3 +179,26 @@ def api(users):
 
     yield client
     cache.clear()
+
+
+def race(*fns) -> list[BaseException]:
+    """Run each of ``fns`` in its own thread (own connection, PostgreSQL), all released at once;
+    the errors they raised."""
+    start = threading.Barrier(len(fns))
+    errors: list[BaseException] = []
+
+    def run(fn) -> None:
+        try:
+            start.wait(timeout=30)
+            fn()
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors

@@ -4,12 +4,11 @@ invoice, and two clerks confirming the same statement line record one payment.""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
 
-from tests.billing.conftest import TODAY
+from tests.billing.conftest import TODAY, race
 from tests.billing.statement_files import Tx, csv_statement
 from throughline.billing.models import Payment, Reminder, StatementLine
 from throughline.billing.services import dunning, reconciliation
@@ -19,33 +18,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 WORKERS = 6
 
 
-def race(fn) -> list[BaseException]:
-    start = threading.Barrier(WORKERS)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            start.wait(timeout=30)
-            fn()
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
-
-
 def test_racing_sweeps_send_one_reminder_per_invoice(make_invoice, time_machine):
     assert connection.vendor == "postgresql"
     invoices = [make_invoice(issue=True, due_date=TODAY) for _ in range(3)]
     time_machine.move_to(dt.datetime.combine(TODAY + dt.timedelta(days=7), dt.time(9), dt.UTC))
 
-    errors = race(dunning.sweep)
+    errors = race(*[dunning.sweep] * WORKERS)
 
     assert not errors, errors
     for invoice in invoices:
@@ -60,7 +38,7 @@ def test_two_clerks_confirming_one_line_record_one_payment(actor, make_invoice):
     reconciliation.reconcile(actor, send_receipts=False)
     line = StatementLine.objects.get(status=StatementLine.Status.SUGGESTED)
 
-    errors = race(lambda: reconciliation.confirm_suggestion(actor, line))
+    errors = race(*[lambda: reconciliation.confirm_suggestion(actor, line)] * WORKERS)
 
     # the first wins; the others are told the line is already matched
     assert len(errors) == WORKERS - 1

@@ -4,13 +4,12 @@ through, never both."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from tests.billing.conftest import TODAY
+from tests.billing.conftest import TODAY, race
 from tests.billing.statement_files import Tx, csv_statement
 from throughline.billing import services
 from throughline.billing.models import Allocation, Invoice, Payment, StatementLine
@@ -20,28 +19,6 @@ from throughline.billing.services.statements import import_statement
 from throughline.core.models import DomainEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*fns) -> list[BaseException]:
-    """Run each of ``fns`` in its own thread (own connection), all released at once."""
-    start = threading.Barrier(len(fns))
-    errors: list[BaseException] = []
-
-    def run(fn) -> None:
-        try:
-            start.wait(timeout=30)
-            fn()
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
 
 
 def matched_line(actor, invoice, amount: str) -> StatementLine:
