@@ -166,7 +166,9 @@ def test_fallback_owner_gets_what_no_rule_takes(working_clock, actor, users, sel
     lead = capture(phone="+44 20 7946 0000")
     assert lead.owner == cleo
     # no fallback configured: the organization's first owner, as before routing existed
-    RoutingSettings.objects.update(fallback_owner=None)
+    routing_settings = RoutingSettings.objects.get()
+    routing_settings.fallback_owner = None
+    routing_settings.save()
     assert capture(phone="+33 1 42 68 53 01").owner == users["owner"]
 
 

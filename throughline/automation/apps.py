@@ -16,3 +16,9 @@ class AutomationConfig(AppConfig):
         engine.connect_event_capture()
         # Plain subjects for the records of apps that register none of their own (yet).
         generic_subjects.register_missing()
+
+        from throughline.automation.models import Sequence
+        from throughline.core.lookup_cache import watch_config
+
+        # The qualification rubric remembered by capture names a nurture sequence.
+        watch_config(Sequence)

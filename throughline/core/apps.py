@@ -9,3 +9,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Register periodic sweeps and event handlers of this app.
         from throughline.core import tasks  # noqa: F401
+        from throughline.core.lookup_cache import watch_config
+        from throughline.core.models import Organization, User
+
+        # Settings that services remember per process (``lookup_cache.cached_config``).
+        watch_config(Organization, User)

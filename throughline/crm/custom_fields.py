@@ -8,14 +8,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from throughline.core.lookup_cache import cached
+from throughline.core.lookup_cache import cached_config
 from throughline.crm.models import CustomFieldDefinition
 
 Kind = CustomFieldDefinition.Kind
 
 
 def definitions(entity: str) -> list[CustomFieldDefinition]:
-    return cached("crm.custom_fields", _definitions_by_entity).get(entity, [])
+    return cached_config("crm.custom_fields", _definitions_by_entity).get(entity, [])
 
 
 def _definitions_by_entity() -> dict[str, list[CustomFieldDefinition]]:

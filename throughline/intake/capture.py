@@ -50,7 +50,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events, jobs
 from throughline.core.actor import Actor
-from throughline.core.lookup_cache import batch_cache, cached
+from throughline.core.lookup_cache import batch_cache, cached_config
 from throughline.core.models import Organization, User
 from throughline.crm import services as crm
 from throughline.crm.custom_fields import validate_custom
@@ -304,7 +304,7 @@ def clean_input(data: LeadInput, org: Organization | None = None) -> _Clean:
         except ValidationError:
             errors["source"] = "Use letters, digits, '-' or '_' (e.g. google-ads)."
         else:
-            c.source = cached(
+            c.source = cached_config(
                 ("intake.source", slug),
                 lambda: (
                     LeadSource.objects.select_related("default_owner").filter(slug=slug).first()

@@ -11,3 +11,8 @@ class IntegrationsConfig(AppConfig):
         from throughline.integrations import actions, handlers, tasks  # noqa: F401
 
         actions.register()
+
+        from throughline.core.lookup_cache import watch_config
+        from throughline.integrations.models import WebhookEndpoint
+
+        watch_config(WebhookEndpoint)

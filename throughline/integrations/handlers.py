@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from throughline.core import events
+from throughline.core.lookup_cache import cached_config
 from throughline.core.models import DomainEvent, User
 from throughline.core.roles import ROLE_PERMISSIONS
 from throughline.integrations import delivery
@@ -20,7 +21,10 @@ from throughline.integrations.models import WebhookEndpoint
 
 def _subscribed(event_names: set[str]) -> set[str]:
     """Which of these events an active endpoint subscribes to."""
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("id", "event_types"))
+    endpoints = cached_config(
+        "integrations.active_endpoints",
+        lambda: list(WebhookEndpoint.objects.filter(is_active=True).only("id", "event_types")),
+    )
     return {name for name in event_names if any(e.subscribes_to(name) for e in endpoints)}
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from throughline.core import audit_log
 from throughline.core.actor import Actor
 from throughline.core.jobs import PermanentJobError, enqueue, job
+from throughline.core.lookup_cache import cached_config
 from throughline.crm.models import Contact
 from throughline.crm.normalize import normalize_email
 from throughline.crm.services import has_consent
@@ -132,7 +133,10 @@ def queue_templated_email(
     source: str = "",
     idempotency_key: str | None = None,
 ) -> OutboundMessage:
-    template = EmailTemplate.objects.filter(key=template_key).first()
+    template = cached_config(
+        ("messaging.template", template_key),
+        lambda: EmailTemplate.objects.filter(key=template_key).first(),
+    )
     if template is None:
         raise ValidationError({"template": f"No e-mail template {template_key!r}."})
     rendered = render_email(template.subject, template.body_text, template.body_html, context)

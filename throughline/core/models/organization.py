@@ -70,7 +70,7 @@ class Organization(models.Model):
     @classmethod
     def current(cls) -> "Organization":
         """The installation's organization, created with defaults on first use."""
-        from throughline.core.lookup_cache import cached
+        from throughline.core.lookup_cache import cached_config
 
         def load() -> Organization:
             org = cls.objects.order_by("pk").first()
@@ -78,7 +78,7 @@ class Organization(models.Model):
                 org, _ = cls.objects.get_or_create(pk=1)
             return org
 
-        return cached("core.organization", load)
+        return cached_config("core.organization", load)
 
     def clean(self) -> None:
         hours = self.working_hours or {}

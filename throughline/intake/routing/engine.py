@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from throughline.core.lookup_cache import cached_config
 from throughline.core.models import User
 from throughline.core.roles import Role
 from throughline.intake.booking.availability import away_user_ids, is_working
@@ -118,20 +119,12 @@ def _fallback_lookup() -> tuple[User | None, str]:
 
 
 def fallback_owner() -> tuple[User | None, str]:
-    return cached("intake_routing.fallback_owner", _fallback_lookup)
-
-
-try:
-    from throughline.core.lookup_cache import cached
-except ImportError:  # pragma: no cover - core's batch cache (bulk imports) not merged yet
-
-    def cached(key, compute):
-        return compute()
+    return cached_config("intake_routing.fallback_owner", _fallback_lookup)
 
 
 def active_rules() -> list[AssignmentRule]:
     """The active rules in order (remembered for a batch, e.g. a bulk import; else fresh)."""
-    return cached(
+    return cached_config(
         "intake_routing.active_rules",
         lambda: list(AssignmentRule.objects.filter(is_active=True).select_related("user", "team")),
     )

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
+from throughline.core.lookup_cache import config_changed
 from throughline.core.models import Organization, User
 from throughline.intake.models import Lead, LeadSource
 from throughline.intake.routing import conditions as cond
@@ -296,6 +297,7 @@ def move_rule(actor: Actor, rule: AssignmentRule, direction: str) -> None:
     for position, item in enumerate(rules):
         if item.position != position:
             AssignmentRule.objects.filter(pk=item.pk).update(position=position)
+    config_changed()  # the rules' order is remembered by capture (updates send no signal)
     audit_log.record(actor, "routing_rule.moved", rule, changes={"position": [index, other]})
 
 

@@ -9,4 +9,14 @@ class IntakeScoringConfig(AppConfig):
 
     def ready(self) -> None:
         # Register event reactions (intent signals, outcomes) and the periodic sweeps.
+        from throughline.core.lookup_cache import watch_config
         from throughline.intake.scoring import reactions, tasks  # noqa: F401
+        from throughline.intake.scoring.models import (
+            Criterion,
+            QualificationRubric,
+            ScoringConfig,
+            ScoringModel,
+            ScoringRule,
+        )
+
+        watch_config(ScoringRule, ScoringConfig, ScoringModel, QualificationRubric, Criterion)

@@ -32,6 +32,7 @@ from django.db.models import Count, Max, Q
 
 from throughline.core import audit_log
 from throughline.core.actor import Actor
+from throughline.core.lookup_cache import cached_config
 from throughline.intake.models import Lead
 from throughline.intake.scoring.conditions import FIELDS, _number
 from throughline.intake.scoring.models import IntentSignal, LeadOutcome, ScoringModel, Signal
@@ -238,7 +239,10 @@ def load(model: ScoringModel):
 def current_pipeline():
     """The promoted model's pipeline, or None (rules only). Its bytes are read from the
     database only when this process has not loaded that version yet."""
-    current = ScoringModel.objects.filter(is_current=True).values("pk", "digest").first()
+    current = cached_config(
+        "intake.scoring_model",
+        lambda: ScoringModel.objects.filter(is_current=True).values("pk", "digest").first(),
+    )
     if current is None:
         return None
     if current["digest"] in _cache:

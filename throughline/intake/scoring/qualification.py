@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
+from throughline.core.lookup_cache import cached_config
 from throughline.core.models import Organization
 from throughline.intake.models import Lead
 from throughline.intake.scoring import conditions
@@ -55,11 +56,13 @@ class Evaluation:
         }
 
 
-def evaluate(lead: Lead, rubric: QualificationRubric | None = None) -> Evaluation:
+def evaluate(
+    lead: Lead, rubric: QualificationRubric | None = None, criteria: list | None = None
+) -> Evaluation:
     """The rubric's verdict on ``lead`` (nothing is written)."""
     rubric = rubric or QualificationRubric.current()
     points, reasons, knocked_out = 0, [], False
-    for criterion in rubric.criteria.all():
+    for criterion in rubric.criteria.all() if criteria is None else criteria:
         met = conditions.matches(lead, criterion.field, criterion.operator, criterion.value)
         if criterion.knockout:
             if not met:
@@ -188,12 +191,17 @@ def _apply(actor: Actor, lead: Lead, outcome: str, reason: str, qualification: d
     return lead
 
 
+def _rubric_and_criteria() -> tuple[QualificationRubric, list[Criterion]]:
+    rubric = QualificationRubric.current()
+    return rubric, list(rubric.criteria.all()) if rubric.is_active else []
+
+
 def qualify_at_capture(actor: Actor, lead: Lead) -> Evaluation | None:
     """Run the active rubric on a just-captured lead (inside the capture transaction)."""
-    rubric = QualificationRubric.current()
-    if not rubric.is_active or not rubric.criteria.exists():
+    rubric, criteria = cached_config("intake.rubric", _rubric_and_criteria)
+    if not rubric.is_active or not criteria:
         return None
-    evaluation = evaluate(lead, rubric)
+    evaluation = evaluate(lead, rubric, criteria)
     qualification = evaluation.as_json(applied=rubric.auto_apply, decided_by="rubric")
     if rubric.auto_apply:
         _apply(actor, lead, evaluation.outcome, _summary(evaluation), qualification)

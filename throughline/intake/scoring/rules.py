@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from throughline.core import audit_log, events
 from throughline.core.actor import Actor
-from throughline.core.lookup_cache import cached
+from throughline.core.lookup_cache import cached_config
 from throughline.intake.models import Lead
 from throughline.intake.scoring import conditions
 from throughline.intake.scoring.models import (
@@ -86,7 +86,9 @@ def breakdown(
 
 def active_rules() -> list[ScoringRule]:
     """The active rules; read once per capture (``lookup_cache``), not per lead it rescores."""
-    return cached("intake.scoring_rules", lambda: list(ScoringRule.objects.filter(is_active=True)))
+    return cached_config(
+        "intake.scoring_rules", lambda: list(ScoringRule.objects.filter(is_active=True))
+    )
 
 
 def _save(actor: Actor, lead: Lead, score: int, config: ScoringConfig, cause=None) -> None:
@@ -114,7 +116,7 @@ def score_new_lead(actor: Actor, lead: Lead) -> int:
     active = active_rules()
     if not active:
         return 0
-    config = ScoringConfig.current()
+    config = cached_config("intake.scoring_config", ScoringConfig.current)
     result = breakdown(lead, config=config, rules=active)
     now = timezone.now()
     running = 0
