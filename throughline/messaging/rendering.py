@@ -6,12 +6,13 @@ escaped in the HTML part; the HTML that results is sanitized with nh3 all the sa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import nh3
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 
 # A private engine: no loaders, no custom tags, nothing but variables and basic filters.
 _ENGINE = Engine(debug=False, libraries={}, builtins=["django.template.defaultfilters"])
@@ -31,9 +32,14 @@ def check_template(source: str) -> None:
         raise ValidationError(f"Template error: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """Templates parsed once per process (a template object renders any context, any thread)."""
+    return _ENGINE.from_string(source)
+
+
 def render_string(source: str, context: dict[str, Any], *, html: bool) -> str:
-    template = _ENGINE.from_string(source)
-    return template.render(Context(context, autoescape=html))
+    return _compiled(source).render(Context(context, autoescape=html))
 
 
 def sanitize_html(html: str) -> str:
