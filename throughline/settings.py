@@ -128,6 +128,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON;"
         ),
     }
+    # Kept open between requests: the last connection to close checkpoints the WAL into the
+    # database file (an fsync) — per request, on a quiet site, without this.
+    _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
     _db["CONN_HEALTH_CHECKS"] = True

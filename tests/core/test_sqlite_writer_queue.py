@@ -7,6 +7,7 @@ their own through the backend, as ``make run`` does.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -141,15 +142,15 @@ def test_threads_and_processes_writing_at_once_all_succeed(tmp_path, handler):
     path = tmp_path / "q.sqlite3"
     per_thread = 25
     script = textwrap.dedent(
-        f"""
-        import threading, django
+        """
+        import json, sys, threading, django
         from django.conf import settings
-        settings.configure(DATABASES={{"default": {_settings(path)!r}}}, USE_TZ=True)
+        settings.configure(DATABASES={"default": json.loads(sys.argv[1])}, USE_TZ=True)
         django.setup()
         from django.db import connection, transaction
 
         def work():
-            for _ in range({per_thread}):
+            for _ in range(int(sys.argv[2])):
                 with transaction.atomic():
                     with connection.cursor() as cursor:
                         n = cursor.execute("SELECT n FROM counter").fetchone()[0]
@@ -161,7 +162,9 @@ def test_threads_and_processes_writing_at_once_all_succeed(tmp_path, handler):
         for t in threads: t.join()
         """
     )
-    other = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
+    other = subprocess.Popen(
+        [sys.executable, "-c", script, json.dumps(_settings(path)), str(per_thread)]
+    )
     errors: list[BaseException] = []
 
     def work():

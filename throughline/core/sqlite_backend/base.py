@@ -73,7 +73,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     _process_queue.release()
-                    raise OperationalError("database is locked (waited for other processes)")
+                    raise OperationalError(
+                        "database is locked (waited for other processes)"
+                    ) from None
                 time.sleep(pause)
                 pause = min(pause * 2, POLL_SECONDS[1])
         self._queued_fd = fd
