@@ -117,9 +117,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'throughline.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + busy timeout: readers never block the writer, writers wait instead of failing —
-    # in a queue (core.sqlite_backend) rather than by polling the write lock.
-    _db["ENGINE"] = "throughline.core.sqlite_backend"
+    # WAL + busy timeout: readers never block the writer, writers wait instead of failing.
     _db["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
