@@ -124,3 +124,27 @@ def test_moving_a_routing_rule_changes_who_the_next_lead_goes_to(org, users, act
     assert "intake_routing.active_rules" in lookup_cache._shared  # remembered…
     routing.move_rule(actor, first, "down")
     assert owner(3) == admin  # …and read again once the rules moved
+
+
+def test_bookkeeping_saves_keep_the_stamp_and_real_changes_do_not(org, users):
+    from django.contrib.auth.models import update_last_login
+
+    from throughline.integrations.models import WebhookEndpoint
+
+    config_changed()
+    stamp = read_stamp()
+    # A login writes last_login only.
+    update_last_login(None, users["sales"])  # what a login runs
+    assert read_stamp() == stamp
+    # A delivery moves an endpoint's failure streak: not what capture remembers.
+    endpoint = WebhookEndpoint(url="https://hooks.example.com/in", event_types=["lead.captured"])
+    endpoint.save()
+    assert read_stamp() != stamp
+    stamp = read_stamp()
+    endpoint.consecutive_failures = 3
+    endpoint.save(update_fields=["consecutive_failures", "updated_at"])
+    assert read_stamp() == stamp
+    # Switching it off is.
+    endpoint.is_active = False
+    endpoint.save(update_fields=["is_active", "updated_at"])
+    assert read_stamp() != stamp

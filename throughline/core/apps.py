@@ -13,4 +13,5 @@ class CoreConfig(AppConfig):
         from throughline.core.models import Organization, User
 
         # Settings that services remember per process (``lookup_cache.cached_config``).
-        watch_config(Organization, User)
+        watch_config(Organization)
+        watch_config(User, ignore={"last_login"})

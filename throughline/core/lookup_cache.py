@@ -127,7 +127,14 @@ def config_changed() -> None:
         store.clear()  # this batch reads the changed settings again
 
 
-def _on_change(sender, **kwargs) -> None:
+# Per watched model: fields whose saves do not change what services remember (bookkeeping).
+_ignored: dict[type, frozenset[str]] = {}
+
+
+def _on_change(sender, update_fields=None, **kwargs) -> None:
+    ignored = _ignored.get(sender)
+    if ignored and update_fields is not None and set(update_fields) <= ignored:
+        return  # e.g. a webhook endpoint's failure streak, a user's last login
     config_changed()
 
 
@@ -136,9 +143,12 @@ def _on_m2m_change(sender, action: str, **kwargs) -> None:
         config_changed()
 
 
-def watch_config(*models: type) -> None:
-    """Give the configuration a new stamp whenever one of ``models`` is saved or deleted."""
+def watch_config(*models: type, ignore: frozenset[str] | set[str] = frozenset()) -> None:
+    """Give the configuration a new stamp whenever one of ``models`` is saved or deleted —
+    except by a ``save(update_fields=…)`` of ``ignore``d fields only."""
     for model in models:
+        if ignore:
+            _ignored[model] = frozenset(ignore)
         post_save.connect(_on_change, sender=model, dispatch_uid=f"config:{model._meta.label}")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"config-d:{model._meta.label}")
         for field in model._meta.local_many_to_many:

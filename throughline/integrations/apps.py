@@ -15,4 +15,14 @@ class IntegrationsConfig(AppConfig):
         from throughline.core.lookup_cache import watch_config
         from throughline.integrations.models import WebhookEndpoint
 
-        watch_config(WebhookEndpoint)
+        # Capture remembers which events active endpoints want; deliveries save the streak.
+        watch_config(
+            WebhookEndpoint,
+            ignore={
+                "consecutive_failures",
+                "failing_since",
+                "last_success_at",
+                "last_failure_at",
+                "updated_at",
+            },
+        )
