@@ -192,6 +192,7 @@ def _apply(actor: Actor, lead: Lead, outcome: str, reason: str, qualification: d
 
 
 def _rubric_and_criteria() -> tuple[QualificationRubric, list[Criterion]]:
+    """The rubric and its criteria; no criteria when it is switched off."""
     rubric = QualificationRubric.current()
     return rubric, list(rubric.criteria.all()) if rubric.is_active else []
 
@@ -199,7 +200,7 @@ def _rubric_and_criteria() -> tuple[QualificationRubric, list[Criterion]]:
 def qualify_at_capture(actor: Actor, lead: Lead) -> Evaluation | None:
     """Run the active rubric on a just-captured lead (inside the capture transaction)."""
     rubric, criteria = cached_config("intake.rubric", _rubric_and_criteria)
-    if not rubric.is_active or not criteria:
+    if not criteria:  # switched off, or nothing to judge by
         return None
     evaluation = evaluate(lead, rubric, criteria)
     qualification = evaluation.as_json(applied=rubric.auto_apply, decided_by="rubric")
