@@ -102,3 +102,35 @@ def test_emit_outside_a_transaction_is_refused(actor):
 def test_unknown_event_names_are_refused(actor):
     with pytest.raises(ValueError), transaction.atomic():
         events.emit(actor, "contact.teleported", subject_type="crm.contact", subject_id="x")
+
+
+@pytest.mark.django_db
+def test_a_handler_whose_work_the_change_already_did_gets_no_job(actor):
+    """``done(events)`` names the events needing nothing more: they get no job, others do."""
+    asked: list[list[str]] = []
+
+    def done(written):
+        asked.append([event.name for event in written])
+        return {event.id for event in written if event.payload.get("fields") == ["notes"]}
+
+    @events.on("contact.created", "contact.updated", done=done)
+    def follow_up(event):
+        pass
+
+    path = events.handler_path(follow_up)
+    try:
+        contact = services.create_contact(actor, first_name="Ada", email="ada@example.com")
+        services.update_contact(actor, contact, notes="Met at the fair")
+        services.update_contact(actor, contact, first_name="Augusta")
+    finally:
+        events._handlers["contact.created"].pop(path)
+        events._handlers["contact.updated"].pop(path)
+        events._done.pop(path)
+    assert asked == [["contact.created"], ["contact.updated"], ["contact.updated"]]
+    handled = {
+        job.args_kwargs["args"][0]
+        for job in DBTaskResult.objects.filter(task_path="throughline.core.events.handle_event")
+        if job.args_kwargs["args"][1] == path
+    }
+    names = dict(DomainEvent.objects.filter(id__in=handled).values_list("id", "payload"))
+    assert sorted(p.get("fields", []) for p in names.values()) == [[], ["first_name"]]

@@ -1,4 +1,4 @@
-"""Screening candidates on the names stored with their blocking keys (before reading contacts)."""
+"""Screening candidates on what their key rows carry (names, organization), before reading contacts."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from throughline.intake.dedup_fixtures import generate
 from throughline.intake.models import ContactKey
 
 
-def row(pk, first_name, last_name):
-    return (pk, *matching.comparison_names(first_name, last_name))
+def row(pk, first_name, last_name, org=""):
+    return (pk, *matching.comparison_names(first_name, last_name), org)
+
+
+def org_of(**fields):
+    return dedup.org_signature(Person(**fields))
 
 
 def test_a_named_candidate_whose_surname_cannot_match_is_screened_out():
@@ -55,7 +59,7 @@ def test_screening_never_drops_a_pair_that_scoring_flags():
         )
         for n, r in enumerate(labelled.population)
     ]
-    rows = [row(p.contact_id, p.first_name, p.last_name) for p in people]
+    rows = [row(p.contact_id, p.first_name, p.last_name, dedup.org_signature(p)) for p in people]
     flagged = kept_total = 0
     for probe in labelled.probes:
         r = probe.record
@@ -94,3 +98,128 @@ def test_key_rows_follow_a_rename_that_keeps_the_same_keys(make_contact, run_job
         ("ada", "smyth")
     }
     assert dedup.index_contact(contact) is False
+
+
+def test_a_candidate_at_another_organization_is_screened_out():
+    ada = Person(contact_id="new", first_name="Ada", last_name="Lovelace", company_name="Engines")
+    rows = [
+        row(1, "Ada", "Lovelace", org_of(company_name="Looms")),  # elsewhere: never flagged
+        row(2, "Ada", "Lovelace", org_of(company_name="Engines Ltd")),  # the same company
+        row(3, "Ada", "Lovelace", org_of(company_name="Engine")),  # ratio ≥ 90: the same
+        row(4, "Ada", "Lovelace", org_of(email="ada@gmail.com")),  # free mail: says nothing
+        row(5, "Ada", "Lovelace"),  # unknown
+        row(6, "", "", org_of(email="x@looms.example")),  # unnamed, but elsewhere
+        row(7, "", "", org_of(email="x@engines.example", company_name="Engines")),
+    ]
+    assert could_match(ada, rows) == [7, 2, 3, 4, 5]
+    nowhere = Person(contact_id="new", first_name="Ada", last_name="Lovelace")
+    assert could_match(nowhere, rows) == [6, 7, 1, 2, 3, 4, 5]
+
+
+def test_an_organization_signature_that_cannot_be_read_back_is_unknown():
+    assert org_of(email="a@b.example", website_domain="odd|domain.example") == ""
+    assert org_of(company_name="x" * 700) == ""
+    assert org_of(email="ada@gmail.com") == ""
+    signature = org_of(company_id=7, company_name="Acme Ltd", email="ada@acme.example")
+    assert signature == "domain:acme.example|id:7|name:acme"
+    assert dedup.Organization.of_signature(signature).company_norm == "acme"
+
+
+@pytest.mark.django_db
+def test_key_rows_follow_the_company_their_contact_works_at(make_contact, run_jobs):
+    from throughline.core.actor import Actor
+    from throughline.crm import services as crm
+
+    actor = Actor.system(label="test")
+    company = crm.create_company(actor, name="Analytical Engines")
+    contact = make_contact(first_name="Ada", last_name="Smith", email="ada@gmail.com")
+    crm.update_contact(actor, contact, company=company)
+    run_jobs()
+
+    def orgs():
+        return set(ContactKey.objects.filter(contact=contact).values_list("org", flat=True))
+
+    assert orgs() == {f"id:{company.pk}|name:analytical engines"}
+    crm.update_company(actor, company, name="Difference Engines", website="https://engines.example")
+    run_jobs()
+    assert orgs() == {f"domain:engines.example|id:{company.pk}|name:difference engines"}
+
+
+@pytest.mark.django_db
+def test_the_database_leaves_rows_at_other_organizations_out_before_the_limit(make_contact):
+    here = Person(contact_id="new", first_name="Ada", last_name="Smith", email="ada@here.example")
+    contacts = [make_contact(first_name="A", last_name=f"S{n}") for n in range(4)]
+    elsewhere, colleague, freemail, named = contacts
+    ContactKey.objects.bulk_create(
+        [
+            ContactKey(contact=c, key=key, org=org)
+            for key in ("t:a", "t:b")
+            for c, org in (
+                (elsewhere, org_of(email="x@away.example")),
+                (colleague, org_of(email="y@here.example")),
+                (freemail, org_of(email="z@gmail.com")),
+                (named, org_of(company_name="Away Ltd")),
+            )
+        ]
+    )
+
+    def found(seekers):
+        return {
+            key: sorted(str(r[0]) for r in rows)
+            for key, rows in dedup.candidate_rows(seekers).items()
+        }
+
+    ids = {c: str(c.pk) for c in contacts}
+    assert found({"t:a": [here]}) == {"t:a": sorted([ids[colleague], ids[freemail]])}
+    at_a_firm = Person(contact_id="new", first_name="Ada", last_name="Smith", company_name="Here")
+    # A company name is compared by similarity: a row with one is kept for scoring.
+    assert found({"t:a": [at_a_firm]}) == {"t:a": sorted([ids[freemail], ids[named]])}
+    nowhere = Person(contact_id="new", first_name="Ada", last_name="Smith")
+    assert found({"t:a": [here], "t:b": [here, nowhere]}) == {
+        "t:a": sorted([ids[colleague], ids[freemail]]),
+        "t:b": sorted(ids.values()),
+    }
+
+
+@pytest.mark.django_db
+def test_namesakes_elsewhere_do_not_crowd_out_a_colleague(make_contact):
+    here = Person(contact_id="new", first_name="Ada", last_name="Smith", email="ada@here.example")
+    colleague = make_contact(first_name="Ada", last_name="Smyth", email="a.smyth@here.example")
+    namesakes = [
+        make_contact(first_name="Ada", last_name="Smith", email=f"ada@away{n}.example")
+        for n in range(dedup.PER_KEY + 5)
+    ]
+    ContactKey.objects.bulk_create(
+        [
+            ContactKey(contact=c, key="t:x", org=org_of(email=c.email_normalized))
+            for c in [*namesakes, colleague]  # the colleague's row comes last
+        ]
+    )
+    rows = dedup.candidate_rows({"t:x": [here]})["t:x"]
+    assert [r[0] for r in rows] == [str(colleague.pk)]
+
+
+@pytest.mark.django_db
+def test_a_contact_change_gets_a_reindexing_job_only_when_its_keys_change(actor, make_contact):
+    from django_tasks_db.models import DBTaskResult
+
+    from throughline.crm import services as crm
+
+    contact = make_contact(first_name="Ada", last_name="Smith", email="ada@navy.example")
+
+    def reindex_jobs():
+        return DBTaskResult.objects.filter(
+            task_path="throughline.core.events.handle_event",
+            args_kwargs__args__1="throughline.intake.reactions.reindex_contact",
+        ).count()
+
+    dedup.index_contact(contact)
+    before = reindex_jobs()
+    crm.update_contact(actor, contact, notes="Prefers e-mail")  # keys as they were: no job
+    assert reindex_jobs() == before
+    crm.update_contact(actor, contact, last_name="Byron")  # other keys: a job
+    assert reindex_jobs() == before + 1
+    assert dedup.with_current_keys([str(contact.pk)]) == set()
+    contact.refresh_from_db()
+    dedup.index_contact(contact)
+    assert dedup.with_current_keys([str(contact.pk)]) == {str(contact.pk)}

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from throughline.core import bulk_insert
 from throughline.core.actor import Actor
 from throughline.core.deferred import Deferral
 from throughline.core.models import AuditChainHead, AuditEntry
@@ -171,7 +172,7 @@ def _append(entries: list[AuditEntry]) -> None:
         if len(entries) == 1:
             entries[0].save(force_insert=True)
         else:
-            AuditEntry.objects.bulk_create(entries, batch_size=500)
+            bulk_insert.insert(entries, batch_size=500)
         head.last_hash = prev_hash
         head.last_seq = seq
         head.save(update_fields=["last_hash", "last_seq"])

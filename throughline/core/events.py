@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from throughline.core import bulk_insert
 from throughline.core.actor import Actor
 from throughline.core.deferred import Deferral
 from throughline.core.jobs import PermanentJobError, enqueue_many, job
@@ -46,15 +47,19 @@ MAX_CHAIN_DEPTH = 8
 
 Handler = Callable[[DomainEvent], Any]
 Wants = Callable[[set[str]], set[str]]
+Done = Callable[[list[DomainEvent]], set[int]]
 _handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
 _wants: dict[str, Wants] = {}
+_done: dict[str, Done] = {}
 
 
 def handler_path(fn: Handler) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def on(*names: str, wants: Wants | None = None) -> Callable[[Handler], Handler]:
+def on(
+    *names: str, wants: Wants | None = None, done: Done | None = None
+) -> Callable[[Handler], Handler]:
     """Register ``fn(event)`` for the named events (or ``"*"`` for every event).
 
     ``wants(event_names)``, if given, is asked inside ``emit()``'s transaction which of
@@ -62,6 +67,10 @@ def on(*names: str, wants: Wants | None = None) -> Callable[[Handler], Handler]:
     to it) and returns those names; for the others no job is enqueued. A catch-all handler
     with nothing to do would otherwise cost a job row and a worker round trip for every
     event of the system. A batch of events asks once for all of its names.
+
+    ``done(events)``, if given, is asked the same way with the written events the handler
+    would get and returns the ids of those whose work the change itself already did in
+    this transaction (a contact created with its search keys written); they get no job.
     """
 
     def register(fn: Handler) -> Handler:
@@ -71,6 +80,8 @@ def on(*names: str, wants: Wants | None = None) -> Callable[[Handler], Handler]:
             _handlers[name][handler_path(fn)] = fn
         if wants is not None:
             _wants[handler_path(fn)] = wants
+        if done is not None:
+            _done[handler_path(fn)] = done
         return fn
 
     return register
@@ -172,18 +183,24 @@ def _write(built: list[DomainEvent]) -> None:
     if len(built) == 1:
         built[0].save(force_insert=True)
     else:
-        DomainEvent.objects.bulk_create(built, batch_size=500)
+        bulk_insert.insert(built, batch_size=500)
     paths_of = {event.name: handlers_for(event.name) for event in built}
     wanted: dict[str, set[str]] = {}  # handler path with a ``wants`` → the names it wants now
     for path, wants in _wants.items():
         names = {name for name, paths in paths_of.items() if path in paths}
         if names:
             wanted[path] = set(wants(names))
+    finished: dict[str, set[int]] = {}  # handler path with a ``done`` → events it skips
+    for path, done in _done.items():
+        theirs = [event for event in built if path in paths_of[event.name]]
+        if theirs:
+            finished[path] = set(done(theirs))
     job_args = [
         (event.id, path)
         for event in built
         for path in paths_of[event.name]
-        if path not in wanted or event.name in wanted[path]
+        if (path not in wanted or event.name in wanted[path])
+        and event.id not in finished.get(path, ())
     ]
     enqueue_many(handle_event, job_args)
 

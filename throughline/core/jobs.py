@@ -27,7 +27,7 @@ from django_tasks import task as _task
 from django_tasks_db.compat import normalize_json
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from throughline.core import audit_log
+from throughline.core import audit_log, bulk_insert
 from throughline.core.actor import Actor
 from throughline.core.deferred import Deferral
 from throughline.core.models import WorkerHeartbeat
@@ -89,7 +89,7 @@ def _write(items: list[tuple[Any, tuple]]) -> None:
                 backend_name=backend.alias,
             )
         )
-    DBTaskResult.objects.bulk_create(rows, batch_size=500)
+    bulk_insert.insert(rows, batch_size=500)
 
 
 _batched = Deferral("throughline_jobs_batch", _write)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlparse
 
 import phonenumbers
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
 
 
+@functools.lru_cache(maxsize=4096)  # a capture checks an address twice (input, then contact)
 def normalize_email(raw: str) -> tuple[str, str]:
     """Return ``(display, normalized)``; raises ValidationError for an invalid address.
 

@@ -33,7 +33,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from throughline.core import audit_log, events
+from throughline.core import audit_log, bulk_insert, events
 from throughline.core.actor import Actor
 from throughline.core.models import Organization
 from throughline.crm import services as crm
@@ -348,8 +348,11 @@ def _likely_matches(
             website_domain=company.domain if company else clean.website_domain,
         )
     keys_of = {i: person.blocking_keys() for i, person in people.items()}
-    all_keys = set().union(*keys_of.values()) if keys_of else set()
-    rows_by_key = dedup.candidate_rows(all_keys)
+    seekers: dict[str, list[dedup.Person]] = defaultdict(list)
+    for i, keys in keys_of.items():
+        for key in keys:
+            seekers[key].append(people[i])
+    rows_by_key = dedup.candidate_rows(seekers)
     # Screened on the key rows' names first; only the survivors' contacts are read.
     survivors = {
         i: dedup.could_match(person, [r for key in keys_of[i] for r in rows_by_key.get(key, ())])
@@ -395,7 +398,7 @@ class _Writes:
 
     def flush(self, actor: Actor, leads: list[Lead]) -> None:
         occurrences: list[events.Occurrence] = []
-        Company.objects.bulk_create(self.new_companies)
+        bulk_insert.insert(self.new_companies)
         for company in self.new_companies:
             self.audit.append(
                 audit_log.Change(
@@ -411,7 +414,7 @@ class _Writes:
             ],
             ignore_conflicts=True,
         )
-        Contact.objects.bulk_create(self.new_contacts)
+        bulk_insert.insert(self.new_contacts)
         for contact in self.new_contacts:
             self.audit.append(
                 audit_log.Change(
@@ -430,9 +433,7 @@ class _Writes:
                 occurrences.append(
                     events.Occurrence("contact.updated", contact, {"fields": sorted(changes)})
                 )
-        ContactKey.objects.bulk_create(
-            [row for c in self.new_contacts for row in dedup.contact_key_rows(c)]
-        )
+        bulk_insert.insert([row for c in self.new_contacts for row in dedup.contact_key_rows(c)])
         # Known people keep their rows; names they gained are written onto them.
         new_ids = {c.pk for c in self.new_contacts}
         reindex = {c.pk: c for c in self.reindex if c.pk not in new_ids}.values()
@@ -442,8 +443,8 @@ class _Writes:
             unique_fields=["contact", "key"],
             update_fields=["first", "last"],
         )
-        Lead.objects.bulk_create(leads)
-        PossibleDuplicate.objects.bulk_create(self.possible)
+        bulk_insert.insert(leads)
+        bulk_insert.insert(self.possible)
         for lead in leads:
             matches = self.matches.get(lead.pk, [])
             self.audit.append(audit_log.Change("lead.captured", lead, captured_changes(lead)))

@@ -6,8 +6,9 @@ This module finds the *likely* ones, in two steps:
 1. **Blocking.** Candidates are the contacts sharing a blocking key with the new person
    (``matching.name_keys`` / ``email_keys``, stored in ``ContactKey``): an index lookup that
    costs the same with a thousand or a million contacts. No full scan, ever. The key rows
-   carry the contacts' compacted names, so candidates whose names ``score_pair`` would rule
-   out anyway are dropped (``could_match``) before any contact row is read.
+   carry the contacts' compacted names and organization, so candidates whose names or
+   workplace ``score_pair`` would rule out anyway are dropped (``could_match``) before any
+   contact row is read.
 2. **Scoring.** Each candidate is compared field by field with rapidfuzz (Jaro-Winkler on
    names, optimal string alignment on e-mail local parts) and the evidence is combined into
    a confidence in [0, 1]. Similar names alone are not enough — "John Smith" is a common
@@ -20,10 +21,14 @@ This module finds the *likely* ones, in two steps:
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import connection
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
@@ -105,6 +110,36 @@ class Person:
         )
 
 
+ORG_LENGTH = 600  # intake.ContactKey.org
+
+
+def org_signature(person: Person) -> str:
+    """What ``same_organization`` compares of ``person``, as stored on their key rows.
+
+    Empty when they name no organization — or when it would not fit, which readers take as
+    unknown (never screened out).
+    """
+    signature = "|".join(sorted(person.org_ids))
+    if len(signature) > ORG_LENGTH or signature.count("|") >= len(person.org_ids):
+        return ""  # too long, or a "|" inside a part (names fold it away; a domain might not)
+    return signature
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A key row's organization (``org_signature``), as ``same_organization`` reads it."""
+
+    org_ids: frozenset
+    company_norm: str
+
+    @staticmethod
+    @functools.lru_cache(maxsize=8192)
+    def of_signature(signature: str) -> Organization:
+        ids = frozenset(signature.split("|")) if signature else frozenset()
+        norm = next((i.removeprefix("name:") for i in ids if i.startswith("name:")), "")
+        return Organization(ids, norm)
+
+
 @dataclass(frozen=True)
 class Match:
     contact_id: object
@@ -179,7 +214,7 @@ def phones_nearly_equal(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b) == 1
 
 
-def same_organization(a: Person, b: Person) -> bool | None:
+def same_organization(a: Person, b: Person | Organization) -> bool | None:
     """True / False when both say where they work; None when either does not."""
     if not a.org_ids or not b.org_ids:
         return None
@@ -297,49 +332,78 @@ def score_pair(a: Person, b: Person) -> Match | None:
 # --- Candidates from the database ------------------------------------------------------------
 
 
-def candidate_rows(keys: Iterable[str]) -> dict[str, list[tuple]]:
-    """Key → ``(contact id, first, last)`` of the contacts sharing it, at most ``PER_KEY`` each.
+def candidate_rows(seekers: dict[str, list[Person]]) -> dict[str, list[tuple]]:
+    """Key → ``(contact id, first, last, org)`` of the contacts sharing it, ``PER_KEY`` at most.
 
-    Per-key ``LIMIT``ed index lookups: the cost stays flat however many contacts share a
-    common key, and each key gets its share of the candidates. The names come from the key
-    rows (a covering index on PostgreSQL), not from the contacts: most candidates are
-    screened out (``could_match``) before a contact is read. Contact ids are their text
-    (``str(uuid)``): a batch reads some hundred thousand rows, and building a ``UUID`` for
-    each costs more than the query.
+    ``seekers``: the people looking each key up. Per-key ``LIMIT``ed index lookups: the cost
+    stays flat however many contacts share a common key, and each key gets its share of the
+    candidates. The names and organizations come from the key rows (a covering index on
+    PostgreSQL), not from the contacts: most candidates are screened out (``could_match``)
+    before a contact is read. A row at an organization none of the key's seekers could share
+    (``same_organization`` False for each) is left in the database, before the ``LIMIT``, so
+    the people at one's own firm are not crowded out by namesakes elsewhere. Contact ids are
+    their text (``str(uuid)``): a batch reads some hundred thousand rows, and building a
+    ``UUID`` for each costs more than the query.
     """
-    keys = sorted(set(keys))
+    keys = sorted(seekers)
     if not keys:
         return {}
     table = connection.ops.quote_name(ContactKey._meta.db_table)
     column = connection.ops.quote_name("key")
     rows_by_key: dict[str, list[tuple]] = {}
     limits = [PER_COARSE_KEY if key.startswith("i:") else PER_KEY for key in keys]
+    screens = [_org_screen(seekers[key]) for key in keys]
     if connection.vendor == "postgresql":
         # One statement for the whole batch: a lateral LIMITed lookup per key of the array.
+        opens, ids, named = (list(column_) for column_ in zip(*screens, strict=True))
         statements = [
             (
-                f"SELECT k.key, c.contact_id::text, c.first, c.last "  # noqa: S608 - fixed
-                f"FROM unnest(%s::text[], %s::int[]) AS k(key, lim) CROSS JOIN LATERAL "
-                f"(SELECT contact_id, first, last FROM {table} WHERE {column} = k.key "
+                f"SELECT k.key, c.contact_id::text, c.first, c.last, c.org "  # noqa: S608
+                f"FROM unnest(%s::text[], %s::int[], %s::bool[], %s::text[], %s::bool[]) "
+                f"AS k(key, lim, open, ids, named) CROSS JOIN LATERAL "
+                f"(SELECT contact_id, first, last, org FROM {table} WHERE {column} = k.key "
+                f"AND (k.open OR org = '' OR (k.named AND strpos(org, 'name:') > 0) "
+                f"OR string_to_array(org, '|') && string_to_array(k.ids, '|')) "
                 f"LIMIT k.lim) AS c",
-                [keys, limits],
+                [keys, limits, opens, ["|".join(i) for i in ids], named],
             )
         ]
     else:  # SQLite has no LATERAL: a UNION ALL of the same lookups per few hundred keys
         statements = []
-        for start in range(0, len(keys), 300):
-            parts = [
-                f"SELECT * FROM (SELECT {column}, contact_id, first, last "  # noqa: S608 - fixed
-                f"FROM {table} WHERE {column} = %s LIMIT {limit}) AS k{n}"
-                for n, limit in enumerate(limits[start : start + 300])
-            ]
-            statements.append((" UNION ALL ".join(parts), keys[start : start + 300]))
+        for start in range(0, len(keys), 250):
+            parts, params = [], []
+            for n in range(start, min(len(keys), start + 250)):
+                parts.append(
+                    f"SELECT * FROM (SELECT {column}, contact_id, first, last, org "  # noqa: S608
+                    f"FROM {table} WHERE {column} = %s AND (%s OR org = '' "
+                    f"OR (%s AND instr(org, 'name:') > 0) OR EXISTS (SELECT 1 FROM "
+                    f"json_each(%s) WHERE instr('|' || org || '|', '|' || value || '|') > 0)) "
+                    f"LIMIT {limits[n]}) AS k{n}"
+                )
+                open_, ids, named = screens[n]
+                params += [keys[n], open_, named, json.dumps(ids)]
+            statements.append((" UNION ALL ".join(parts), params))
     with connection.cursor() as cursor:
         for sql, params in statements:
             cursor.execute(sql, params)
-            for key, raw, first, last in cursor.fetchall():
-                rows_by_key.setdefault(key, []).append((_uuid_text(raw), first, last))
+            for key, raw, first, last, org in cursor.fetchall():
+                rows_by_key.setdefault(key, []).append((_uuid_text(raw), first, last, org))
     return rows_by_key
+
+
+def _org_screen(people: list[Person]) -> tuple[bool, list[str], bool]:
+    """(keep every row, organization ids any of ``people`` has, any has a company name).
+
+    A row is kept when it names no organization, shares an id with one of them, or — when
+    one of them has a company name — has a company name too (``same_organization``
+    compares names by similarity). Someone without an organization keeps every row.
+    """
+    ids: set[str] = set()
+    for person in people:  # (an id with a "|" in it could not be matched as one: keep all)
+        if not person.org_ids or any("|" in i for i in person.org_ids):
+            return True, [], False
+        ids |= person.org_ids
+    return False, sorted(ids), any(person.company_norm for person in people)
 
 
 def _uuid_text(raw) -> str:
@@ -352,18 +416,30 @@ def _uuid_text(raw) -> str:
 
 
 def could_match(person: Person, rows: Iterable[tuple]) -> list:
-    """Contact ids among ``rows`` (``(contact_id, first, last)``) ``score_pair`` might flag.
+    """Contact ids among ``rows`` (``(contact_id, first, last, org)``) ``score_pair`` might flag.
 
-    Exact, not a heuristic: ``score_pair`` rules a named pair out unless, in the order
-    ``name_similarity`` picks, the surname scores ≥ 0.75 and the first name ≥ 0.6. A named
-    candidate passing in neither order — as written (surname to surname, first name by
-    ``_first_similarity``) nor transposed — is dropped. Unnamed or unknown (empty, or cut)
-    names are kept. Surnames are compared vectorized; first names only for the rest.
+    Exact, not a heuristic: ``score_pair`` never flags a pair at different organizations,
+    and rules a named pair out unless, in the order ``name_similarity`` picks, the surname
+    scores ≥ 0.75 and the first name ≥ 0.6. A candidate whose organization
+    (``org_signature``) differs is dropped; so is a named one passing in neither order — as
+    written (surname to surname, first name by ``_first_similarity``) nor transposed.
+    Unnamed or unknown (empty, or cut) names and organizations are kept. Surnames are
+    compared vectorized; first names and organizations only for the rest.
     """
-    ids, named_ids, lasts, firsts = [], [], [], []
+    ids, named_ids, lasts, firsts, orgs = [], [], [], [], []
     seen = {person.contact_id, str(person.contact_id)}
     limit = matching.NAME_LENGTH
-    for pk, first, last in rows:
+    elsewhere: dict[str, bool] = {}  # org signature → works somewhere else
+
+    def same_place(org: str) -> bool:
+        if not org or not person.org_ids:
+            return True
+        if org not in elsewhere:
+            other = Organization.of_signature(org)
+            elsewhere[org] = same_organization(person, other) is False
+        return not elsewhere[org]
+
+    for pk, first, last, org in rows:
         if pk in seen:
             continue
         seen.add(pk)
@@ -371,7 +447,8 @@ def could_match(person: Person, rows: Iterable[tuple]) -> list:
             named_ids.append(pk)
             lasts.append(last)
             firsts.append(first)
-        else:
+            orgs.append(org)
+        elif same_place(org):
             ids.append(pk)
     if not named_ids:
         return ids
@@ -382,14 +459,17 @@ def could_match(person: Person, rows: Iterable[tuple]) -> list:
     last_floor, first_floor = 0.75 - _EPSILON, 0.6 - _EPSILON
     for n, pk in enumerate(named_ids):
         if swapped_last[n] >= last_floor and swapped_first[n] >= first_floor:
-            ids.append(pk)
+            named = True
         elif direct_last[n] >= last_floor:
             canonical = matching.canonical_of_folded(firsts[n])
             similarity = _first_similarity(
                 person.first, person.first_compact, canonical, compacts[n]
             )
-            if similarity >= first_floor:
-                ids.append(pk)
+            named = similarity >= first_floor
+        else:
+            named = False
+        if named and same_place(orgs[n]):
+            ids.append(pk)
     return ids
 
 
@@ -400,7 +480,7 @@ def _word_similarities(word: str, others: list[str]) -> list[float]:
     """``word_similarity`` of ``word`` with each of ``others`` (all non-empty), vectorized."""
     jaro = process.cdist([word], others, scorer=JaroWinkler.normalized_similarity, dtype="float64")
     osa = process.cdist([word], others, scorer=OSA.normalized_similarity, dtype="float64")
-    return [min(j, o + 0.1) for j, o in zip(jaro[0].tolist(), osa[0].tolist(), strict=True)]
+    return np.minimum(jaro[0], osa[0] + 0.1).tolist()
 
 
 CANDIDATE_FIELDS = (
@@ -442,7 +522,7 @@ def candidates(person: Person, exclude: Iterable = ()) -> list[Person]:
     excluded = {str(pk) for pk in exclude if pk}
     rows = [
         row
-        for rows_of_key in candidate_rows(person.blocking_keys()).values()
+        for rows_of_key in candidate_rows(dict.fromkeys(person.blocking_keys(), [person])).values()
         for row in rows_of_key
         if str(row[0]) not in excluded
     ]
@@ -522,27 +602,44 @@ def _sync_keys(
     return True
 
 
-def contact_key_rows(contact: Contact, company_name: str | None = None) -> list[ContactKey]:
-    """The ``ContactKey`` rows a contact should have (unsaved); ``company_name`` if known."""
-    if company_name is None:
-        company_name = contact.company.name if contact.company_id else ""
-    first, last = matching.comparison_names(contact.first_name, contact.last_name)
-    keys = matching.contact_keys(
-        contact.first_name, contact.last_name, contact.email_normalized, company_name
+def _key_columns(contact: Contact) -> tuple[set[str], dict[str, str]]:
+    """A contact's blocking keys and the columns each key row carries (names, organization)."""
+    person = Person.of_contact(contact)
+    wanted = matching.contact_keys(
+        contact.first_name, contact.last_name, contact.email_normalized, person.company_name
     )
-    return [
-        ContactKey(contact_id=contact.pk, key=key, first=first, last=last) for key in sorted(keys)
-    ]
+    first, last = matching.comparison_names(contact.first_name, contact.last_name)
+    return wanted, {"first": first, "last": last, "org": org_signature(person)}
+
+
+def contact_key_rows(contact: Contact) -> list[ContactKey]:
+    """The ``ContactKey`` rows a contact should have (unsaved)."""
+    keys, columns = _key_columns(contact)
+    return [ContactKey(contact_id=contact.pk, key=key, **columns) for key in sorted(keys)]
+
+
+def with_current_keys(ids: Iterable[str]) -> set[str]:
+    """Those of the contacts ``ids`` whose stored key rows are what ``index_contact`` writes."""
+    ids = set(ids)
+    stored: dict[str, set[tuple]] = defaultdict(set)
+    rows = ContactKey.objects.filter(contact_id__in=ids).values_list(
+        "contact_id", "key", "first", "last", "org"
+    )
+    for contact_id, *row in rows:
+        stored[str(contact_id)].add(tuple(row))
+    current = set()
+    for contact in Contact.objects.select_related("company").filter(pk__in=ids):
+        wanted, columns = _key_columns(contact)
+        extra = (columns["first"], columns["last"], columns["org"])
+        if stored[str(contact.pk)] == {(key, *extra) for key in wanted}:
+            current.add(str(contact.pk))
+    return current
 
 
 def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
     """Store the contact's blocking keys; True when they changed (``fresh``: it has none yet)."""
-    company = contact.company.name if contact.company_id else ""
-    wanted = matching.contact_keys(
-        contact.first_name, contact.last_name, contact.email_normalized, company
-    )
-    first, last = matching.comparison_names(contact.first_name, contact.last_name)
-    return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh, first=first, last=last)
+    wanted, columns = _key_columns(contact)
+    return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh, **columns)
 
 
 def index_company(company: Company, *, fresh: bool = False) -> bool:

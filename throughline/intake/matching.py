@@ -171,11 +171,16 @@ _SOUNDEX = {
     "r": "6",
 }
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_NOT_LOCAL_KEY = re.compile(r"[^0-9a-z]")
 
 
 def fold_once(text: str) -> str:
     """Lower-case, accents removed, punctuation to single spaces: "José-Luis " → "jose luis"."""
-    text = unicodedata.normalize("NFKD", text or "")
+    if not text:
+        return ""
+    if text.isascii():  # nothing to decompose, and casefold() is lower() (most names)
+        return _NON_WORD.sub(" ", text.lower()).strip()
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
@@ -253,7 +258,8 @@ def split_email(normalized: str) -> tuple[str, str]:
 
 def email_local_key(local: str) -> str:
     """Local part for comparing: "+tag" dropped, only letters and digits: "j.smith+x" → "jsmith"."""
-    return re.sub(r"[^0-9a-z]", "", fold_once(local.split("+", 1)[0]).replace(" ", ""))
+    local = local.split("+", 1)[0]
+    return _NOT_LOCAL_KEY.sub("", local.lower() if local.isascii() else fold_once(local))
 
 
 def is_generic_domain(domain: str) -> bool:

@@ -235,20 +235,24 @@ class ContactKey(models.Model):
     A new person is compared only with contacts that share one of its keys, so finding
     candidates is an index lookup whatever the number of contacts.
 
-    Each row also carries the contact's compacted names (``matching.comparison_names``), so
-    the candidates of a key can be screened on the surname straight from the index (covering
-    on PostgreSQL) before any contact row is read. Empty means unknown: the row is kept.
+    Each row also carries the contact's compacted names (``matching.comparison_names``) and
+    what says where they work (``dedup.org_signature``), so the candidates of a key can be
+    screened on the surname and the organization straight from the index (covering on
+    PostgreSQL) before any contact row is read. Empty means unknown: the row is kept.
     """
 
     contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=120)
     first = models.CharField(max_length=100, blank=True, default="")
     last = models.CharField(max_length=100, blank=True, default="")
+    org = models.CharField(max_length=600, blank=True, default="")
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["key"], include=["contact", "first", "last"], name="contact_key_cover"
+                fields=["key"],
+                include=["contact", "first", "last", "org"],
+                name="contact_key_cover_org",
             )
         ]
         constraints = [models.UniqueConstraint(fields=["contact", "key"], name="uniq_contact_key")]

@@ -1,7 +1,9 @@
 """Intake's reactions to other apps' events (registered by ``IntakeConfig.ready``).
 
 * A contact or company created or changed anywhere (CRM screens, API, imports) gets fresh
-  blocking keys, so likely-match search sees it.
+  blocking keys, so likely-match search sees it; a renamed company's people too. When the
+  change left the keys as they were, or wrote them itself (capture and imports do, in the
+  same transaction), no job is queued.
 * An outbound e-mail, call or meeting logged by a person on a contact answers that
   contact's open leads: the first one sets ``first_response_at`` and emits
   ``lead.first_response_sent``. The CRM does not know leads exist; intake listens instead.
@@ -21,7 +23,13 @@ from throughline.intake.models import Lead
 RESPONSE_KINDS = {Activity.Kind.EMAIL, Activity.Kind.CALL, Activity.Kind.MEETING}
 
 
-@events.on("contact.created", "contact.updated")
+def _keys_already_current(changed: list[DomainEvent]) -> set[int]:
+    """Events whose contact's keys are already what they should be (capture writes them)."""
+    current = dedup.with_current_keys({event.subject_id for event in changed})
+    return {event.id for event in changed if event.subject_id in current}
+
+
+@events.on("contact.created", "contact.updated", done=_keys_already_current)
 def reindex_contact(event: DomainEvent) -> None:
     contact = Contact.objects.filter(pk=event.subject_id).first()
     if contact is not None:
@@ -31,8 +39,10 @@ def reindex_contact(event: DomainEvent) -> None:
 @events.on("company.created", "company.updated")
 def reindex_company(event: DomainEvent) -> None:
     company = Company.objects.filter(pk=event.subject_id).first()
-    if company is not None:
-        dedup.index_company(company)
+    if company is not None and dedup.index_company(company):
+        # Its people's key rows carry its name and domain (their organization, colleague keys).
+        for contact in company.contacts.select_related("company").iterator(chunk_size=500):
+            dedup.index_contact(contact)
 
 
 def is_outbound_touch(activity: Activity) -> bool:

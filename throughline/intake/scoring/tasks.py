@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
+
 from throughline.core.actor import Actor
 from throughline.core.jobs import job
+from throughline.core.lookup_cache import batch_cache
 from throughline.core.scheduler import periodic
 from throughline.intake.scoring import learned, rules
 
@@ -37,21 +40,22 @@ def score_imported_leads(lead_ids: list[str]) -> str:
 
     Idempotent: a lead already scored or qualified (a retried job) is left as it is.
     """
-    from django.db import transaction
+    actor = Actor.system(label="import scoring")
+    with batch_cache():  # the rules, model and rubric: read once for the batch
+        done = sum(_score_imported(actor, lead_id) for lead_id in lead_ids)
+    return f"{done} leads scored"
 
+
+def _score_imported(actor: Actor, lead_id: str) -> bool:
     from throughline.intake.models import Lead
     from throughline.intake.scoring.at_capture import score_and_qualify
     from throughline.intake.scoring.models import ScoreChange
 
-    actor = Actor.system(label="import scoring")
-    done = 0
-    for lead_id in lead_ids:
-        with transaction.atomic():
-            lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-            if lead is None or lead.tier or lead.qualification:
-                continue
-            if ScoreChange.objects.filter(lead=lead).exists():
-                continue
-            score_and_qualify(actor, lead)
-            done += 1
-    return f"{done} leads scored"
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None or lead.tier or lead.qualification:
+            return False
+        if ScoreChange.objects.filter(lead=lead).exists():
+            return False
+        score_and_qualify(actor, lead)
+        return True
