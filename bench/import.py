@@ -257,7 +257,7 @@ def followup(budget: float, rows: int) -> None:
         cut = "" if done >= total else f" (stopped after the {budget:.0f} s budget)"
         print(
             f"  follow-up jobs: {done:,} in {seconds:.1f} s = {done / seconds:,.0f} jobs/s{cut};"
-            f" for 100,000 rows ≈ {total * 100_000 / rows / (done / seconds):,.0f} s with one worker",
+            f" for 100,000 rows ≈ {seconds * total / done * 100_000 / rows:,.0f} s with one worker",
             flush=True,
         )
 

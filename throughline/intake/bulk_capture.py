@@ -441,7 +441,7 @@ class _Writes:
             [row for c in reindex for row in dedup.contact_key_rows(c)],
             update_conflicts=True,
             unique_fields=["contact", "key"],
-            update_fields=["first", "last"],
+            update_fields=["first", "last", "org"],
         )
         bulk_insert.insert(leads)
         bulk_insert.insert(self.possible)

@@ -38,24 +38,24 @@ def rescore_leads() -> str:
 def score_imported_leads(lead_ids: list[str]) -> str:
     """What ``capture_lead`` does at once, for a batch from ``bulk_capture`` (imports).
 
+    One transaction for the batch, its leads locked and checked with one query each.
     Idempotent: a lead already scored or qualified (a retried job) is left as it is.
     """
-    actor = Actor.system(label="import scoring")
-    with batch_cache():  # the rules, model and rubric: read once for the batch
-        done = sum(_score_imported(actor, lead_id) for lead_id in lead_ids)
-    return f"{done} leads scored"
-
-
-def _score_imported(actor: Actor, lead_id: str) -> bool:
     from throughline.intake.models import Lead
     from throughline.intake.scoring.at_capture import score_and_qualify
     from throughline.intake.scoring.models import ScoreChange
 
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None or lead.tier or lead.qualification:
-            return False
-        if ScoreChange.objects.filter(lead=lead).exists():
-            return False
-        score_and_qualify(actor, lead)
-        return True
+    actor = Actor.system(label="import scoring")
+    done = 0
+    # The rules, the model and the rubric are read once for the batch.
+    with batch_cache(), transaction.atomic():
+        leads = list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk"))
+        scored = set(
+            ScoreChange.objects.filter(lead__in=leads).values_list("lead_id", flat=True).distinct()
+        )
+        for lead in leads:
+            if lead.tier or lead.qualification or lead.pk in scored:
+                continue
+            score_and_qualify(actor, lead)
+            done += 1
+    return f"{done} leads scored"
