@@ -223,3 +223,23 @@ def test_a_contact_change_gets_a_reindexing_job_only_when_its_keys_change(actor,
     contact.refresh_from_db()
     dedup.index_contact(contact)
     assert dedup.with_current_keys([str(contact.pk)]) == {str(contact.pk)}
+
+
+@pytest.mark.django_db
+def test_a_deleted_company_leaves_its_people_s_key_rows(actor, make_contact, run_jobs):
+    from throughline.core.models import AuditEntry, DomainEvent
+    from throughline.crm import services as crm
+
+    company = crm.create_company(actor, name="Analytical Engines")
+    contact = make_contact(first_name="Ada", last_name="Smith", email="ada@gmail.com")
+    crm.update_contact(actor, contact, company=company)
+    run_jobs()
+    assert set(ContactKey.objects.filter(contact=contact).values_list("org", flat=True)) == {
+        f"id:{company.pk}|name:analytical engines"
+    }
+    crm.delete_company(actor, company)
+    changed = DomainEvent.objects.filter(name="contact.updated", subject_id=str(contact.pk))
+    assert changed.latest("id").payload == {"fields": ["company"]}
+    assert AuditEntry.objects.filter(action="contact.updated", object_id=str(contact.pk)).exists()
+    run_jobs()
+    assert set(ContactKey.objects.filter(contact=contact).values_list("org", flat=True)) == {""}

@@ -252,7 +252,20 @@ def delete_company(actor: Actor, company: Company) -> None:
     # company itself goes with it.
     company.activities.filter(contact__isnull=True).delete()
     company.tasks.filter(contact__isnull=True).delete()
+    people = list(company.contacts.all())
+    company_id = str(company.pk)
     company.delete()
+    # Its people no longer work there: said like any other change of theirs (matching
+    # re-indexes them, subscribers hear of it).
+    for contact in people:
+        contact.company = None
+    audit_log.record_many(
+        actor,
+        [audit_log.Change("contact.updated", c, {"company": [company_id, None]}) for c in people],
+    )
+    events.emit_many(
+        actor, [events.Occurrence("contact.updated", c, {"fields": ["company"]}) for c in people]
+    )
 
 
 @transaction.atomic
