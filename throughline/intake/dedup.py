@@ -618,6 +618,12 @@ def contact_key_rows(contact: Contact) -> list[ContactKey]:
     return [ContactKey(contact_id=contact.pk, key=key, **columns) for key in sorted(keys)]
 
 
+def with_keys(ids: Iterable[str]) -> set[str]:
+    """Those of the contacts ``ids`` that have key rows."""
+    rows = ContactKey.objects.filter(contact_id__in=set(ids)).values_list("contact_id", flat=True)
+    return {str(pk) for pk in rows.distinct()}
+
+
 def with_current_keys(ids: Iterable[str]) -> set[str]:
     """Those of the contacts ``ids`` whose stored key rows are what ``index_contact`` writes."""
     ids = set(ids)

@@ -24,8 +24,16 @@ RESPONSE_KINDS = {Activity.Kind.EMAIL, Activity.Kind.CALL, Activity.Kind.MEETING
 
 
 def _keys_already_current(changed: list[DomainEvent]) -> set[int]:
-    """Events whose contact's keys are already what they should be (capture writes them)."""
-    current = dedup.with_current_keys({event.subject_id for event in changed})
+    """Events whose contact's keys are already what they should be (capture writes them).
+
+    A contact created in this transaction has key rows only if its creator wrote them (a
+    later change of its own comes with a ``contact.updated``); a changed one is compared.
+    """
+    updated = {e.subject_id for e in changed if e.name == "contact.updated"}
+    created = {e.subject_id for e in changed if e.name == "contact.created"} - updated
+    current = dedup.with_current_keys(updated) if updated else set()
+    if created:
+        current |= dedup.with_keys(created)
     return {event.id for event in changed if event.subject_id in current}
 
 
