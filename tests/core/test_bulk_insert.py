@@ -85,3 +85,17 @@ def test_postgresql_batches_go_through_copy(django_assert_num_queries):
     with transaction.atomic(), django_assert_num_queries(1):
         bulk_insert.insert(_events(100, None, "q-"))
     assert DomainEvent.objects.filter(subject_id__startswith="q-").count() == 100
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_a_duplicate_key_is_an_integrity_error_and_writes_nothing(n):
+    from django.db import IntegrityError
+
+    from throughline.intake.models import ContactKey
+
+    contact = Contact.objects.create(first_name="Ada")
+    rows = [ContactKey(contact=contact, key=f"k:{i}") for i in range(n)]
+    rows.append(ContactKey(contact=contact, key="k:0"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert.insert(rows)
+    assert not ContactKey.objects.filter(contact=contact).exists()

@@ -46,7 +46,9 @@ def insert(objs: Sequence[models.Model], batch_size: int = 1000) -> None:
     ]
     table = connection.ops.quote_name(opts.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with connection.cursor() as cursor:
+    # The raw cursor's errors become Django's (a duplicate key is an IntegrityError) as with
+    # any statement that goes through the cursor wrapper.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in values:
                 copy.write_row(row)
