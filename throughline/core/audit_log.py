@@ -27,7 +27,12 @@ from throughline.core.models import AuditChainHead, AuditEntry
 GENESIS = "0" * 64
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values (snapshots are already plain): the cheap test first
+        return value
     if isinstance(value, models.Model):
         return str(value.pk)
     if isinstance(value, dt.datetime | dt.date | dt.time):
