@@ -127,7 +127,10 @@ def test_an_organization_signature_that_cannot_be_read_back_is_unknown():
 
 @pytest.mark.django_db
 def test_key_rows_follow_the_company_their_contact_works_at(make_contact, run_jobs):
+    from django_tasks_db.models import DBTaskResult
+
     from throughline.core.actor import Actor
+    from throughline.core.models import DomainEvent
     from throughline.crm import services as crm
 
     actor = Actor.system(label="test")
@@ -140,7 +143,18 @@ def test_key_rows_follow_the_company_their_contact_works_at(make_contact, run_jo
         return set(ContactKey.objects.filter(contact=contact).values_list("org", flat=True))
 
     assert orgs() == {f"id:{company.pk}|name:analytical engines"}
+    reindexing = DBTaskResult.objects.filter(
+        task_path="throughline.core.events.handle_event",
+        args_kwargs__args__1="throughline.intake.reactions.reindex_company",
+    )
+    before = reindexing.count()
+    crm.update_company(actor, company, phone="+44 20 7946 0958")  # its keys stay: no job
+    assert DomainEvent.objects.filter(name="company.updated").latest("id").payload == {
+        "fields": ["phone"]
+    }
+    assert reindexing.count() == before
     crm.update_company(actor, company, name="Difference Engines", website="https://engines.example")
+    assert reindexing.count() == before + 1
     run_jobs()
     assert orgs() == {f"domain:engines.example|id:{company.pk}|name:difference engines"}
 

@@ -648,6 +648,23 @@ def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
     return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh, **columns)
 
 
+def companies_with_current_keys(ids: Iterable[str]) -> set[str]:
+    """Those of the companies ``ids`` whose stored key rows are what ``index_company`` writes."""
+    ids = set(ids)
+    stored: dict[str, set[str]] = defaultdict(set)
+    for company_id, key in CompanyKey.objects.filter(company_id__in=ids).values_list(
+        "company_id", "key"
+    ):
+        stored[str(company_id)].add(key)
+    return {
+        str(pk)
+        for pk, name, domain in Company.objects.filter(pk__in=ids).values_list(
+            "pk", "name", "domain"
+        )
+        if stored[str(pk)] == matching.company_keys(name, domain)
+    }
+
+
 def index_company(company: Company, *, fresh: bool = False) -> bool:
     wanted = matching.company_keys(company.name, company.domain)
     return _sync_keys(CompanyKey, "company_id", company.pk, wanted, fresh)

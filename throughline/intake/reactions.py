@@ -44,7 +44,13 @@ def reindex_contact(event: DomainEvent) -> None:
         dedup.index_contact(contact)
 
 
-@events.on("company.created", "company.updated")
+def _company_keys_already_current(changed: list[DomainEvent]) -> set[int]:
+    """Events whose company's keys are already current: nothing to re-index, nor its people."""
+    current = dedup.companies_with_current_keys({event.subject_id for event in changed})
+    return {event.id for event in changed if event.subject_id in current}
+
+
+@events.on("company.created", "company.updated", done=_company_keys_already_current)
 def reindex_company(event: DomainEvent) -> None:
     company = Company.objects.filter(pk=event.subject_id).first()
     if company is not None and dedup.index_company(company):
