@@ -648,6 +648,12 @@ def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
     return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh, **columns)
 
 
+def companies_with_keys(ids: Iterable[str]) -> set[str]:
+    """Those of the companies ``ids`` that have key rows."""
+    rows = CompanyKey.objects.filter(company_id__in=set(ids)).values_list("company_id", flat=True)
+    return {str(pk) for pk in rows.distinct()}
+
+
 def companies_with_current_keys(ids: Iterable[str]) -> set[str]:
     """Those of the companies ``ids`` whose stored key rows are what ``index_company`` writes."""
     ids = set(ids)

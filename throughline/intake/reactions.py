@@ -45,8 +45,16 @@ def reindex_contact(event: DomainEvent) -> None:
 
 
 def _company_keys_already_current(changed: list[DomainEvent]) -> set[int]:
-    """Events whose company's keys are already current: nothing to re-index, nor its people."""
-    current = dedup.companies_with_current_keys({event.subject_id for event in changed})
+    """Events whose company's keys are already current: nothing to re-index, nor its people.
+
+    As for contacts: a company created in this transaction with key rows had them written by
+    its creator (capture, imports); a changed one is compared.
+    """
+    updated = {e.subject_id for e in changed if e.name == "company.updated"}
+    created = {e.subject_id for e in changed if e.name == "company.created"} - updated
+    current = dedup.companies_with_current_keys(updated) if updated else set()
+    if created:
+        current |= dedup.companies_with_keys(created)
     return {event.id for event in changed if event.subject_id in current}
 
 
