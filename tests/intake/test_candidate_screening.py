@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from throughline.crm.models import Contact
 from throughline.intake import dedup, matching
 from throughline.intake.dedup import Person, could_match, score_pair
 from throughline.intake.dedup_fixtures import generate
@@ -233,10 +234,10 @@ def test_a_contact_change_gets_a_reindexing_job_only_when_its_keys_change(actor,
     assert reindex_jobs() == before
     crm.update_contact(actor, contact, last_name="Byron")  # other keys: a job
     assert reindex_jobs() == before + 1
-    assert dedup.with_current_keys([str(contact.pk)]) == set()
+    assert dedup.already_indexed(Contact, (), [str(contact.pk)]) == set()
     contact.refresh_from_db()
     dedup.index_contact(contact)
-    assert dedup.with_current_keys([str(contact.pk)]) == {str(contact.pk)}
+    assert dedup.already_indexed(Contact, (), [str(contact.pk)]) == {str(contact.pk)}
 
 
 @pytest.mark.django_db

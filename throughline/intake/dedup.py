@@ -618,62 +618,55 @@ def contact_key_rows(contact: Contact) -> list[ContactKey]:
     return [ContactKey(contact_id=contact.pk, key=key, **columns) for key in sorted(keys)]
 
 
-def with_keys(ids: Iterable[str]) -> set[str]:
-    """Those of the contacts ``ids`` that have key rows."""
-    rows = ContactKey.objects.filter(contact_id__in=set(ids)).values_list("contact_id", flat=True)
-    return {str(pk) for pk in rows.distinct()}
-
-
-def with_current_keys(ids: Iterable[str]) -> set[str]:
-    """Those of the contacts ``ids`` whose stored key rows are what ``index_contact`` writes."""
-    ids = set(ids)
-    stored: dict[str, set[tuple]] = defaultdict(set)
-    rows = ContactKey.objects.filter(contact_id__in=ids).values_list(
-        "contact_id", "key", "first", "last", "org"
-    )
-    for contact_id, *row in rows:
-        stored[str(contact_id)].add(tuple(row))
-    current = set()
-    for contact in Contact.objects.select_related("company").filter(pk__in=ids):
-        wanted, columns = _key_columns(contact)
-        extra = (columns["first"], columns["last"], columns["org"])
-        if stored[str(contact.pk)] == {(key, *extra) for key in wanted}:
-            current.add(str(contact.pk))
-    return current
-
-
 def index_contact(contact: Contact, *, fresh: bool = False) -> bool:
     """Store the contact's blocking keys; True when they changed (``fresh``: it has none yet)."""
     wanted, columns = _key_columns(contact)
     return _sync_keys(ContactKey, "contact_id", contact.pk, wanted, fresh, **columns)
 
 
-def companies_with_keys(ids: Iterable[str]) -> set[str]:
-    """Those of the companies ``ids`` that have key rows."""
-    rows = CompanyKey.objects.filter(company_id__in=set(ids)).values_list("company_id", flat=True)
-    return {str(pk) for pk in rows.distinct()}
-
-
-def companies_with_current_keys(ids: Iterable[str]) -> set[str]:
-    """Those of the companies ``ids`` whose stored key rows are what ``index_company`` writes."""
-    ids = set(ids)
-    stored: dict[str, set[str]] = defaultdict(set)
-    for company_id, key in CompanyKey.objects.filter(company_id__in=ids).values_list(
-        "company_id", "key"
-    ):
-        stored[str(company_id)].add(key)
-    return {
-        str(pk)
-        for pk, name, domain in Company.objects.filter(pk__in=ids).values_list(
-            "pk", "name", "domain"
-        )
-        if stored[str(pk)] == matching.company_keys(name, domain)
-    }
-
-
 def index_company(company: Company, *, fresh: bool = False) -> bool:
     wanted = matching.company_keys(company.name, company.domain)
     return _sync_keys(CompanyKey, "company_id", company.pk, wanted, fresh)
+
+
+# Each indexed model: its key rows' model, their owner column, the columns compared.
+_INDEXES = {
+    Contact: (ContactKey, "contact_id", ("key", "first", "last", "org")),
+    Company: (CompanyKey, "company_id", ("key",)),
+}
+
+
+def _wanted_rows(record: Contact | Company) -> set[tuple]:
+    """The key rows ``index_contact`` / ``index_company`` would store for ``record``."""
+    if isinstance(record, Contact):
+        wanted, columns = _key_columns(record)
+        return {(key, columns["first"], columns["last"], columns["org"]) for key in wanted}
+    return {(key,) for key in matching.company_keys(record.name, record.domain)}
+
+
+def already_indexed(model: type[Contact | Company], created, changed) -> set[str]:
+    """Ids (text) of the records whose key rows need no re-indexing.
+
+    ``created`` in this transaction: those with key rows (only their creator wrote them — a
+    later change comes in ``changed``); ``changed``: those whose rows are what indexing writes.
+    """
+    key_model, owner, columns = _INDEXES[model]
+    changed = set(changed)
+    created = set(created) - changed
+    done: set[str] = set()
+    if created:
+        rows = key_model.objects.filter(**{f"{owner}__in": created}).values_list(owner, flat=True)
+        done |= {str(pk) for pk in rows.distinct()}
+    if changed:
+        stored: dict[str, set[tuple]] = defaultdict(set)
+        rows = key_model.objects.filter(**{f"{owner}__in": changed}).values_list(owner, *columns)
+        for owner_id, *row in rows:
+            stored[str(owner_id)].add(tuple(row))
+        records = model.objects.filter(pk__in=changed)
+        if model is Contact:
+            records = records.select_related("company")
+        done |= {str(r.pk) for r in records if stored[str(r.pk)] == _wanted_rows(r)}
+    return done
 
 
 def company_by_key(name: str) -> Company | None:

@@ -23,42 +23,27 @@ from throughline.intake.models import Lead
 RESPONSE_KINDS = {Activity.Kind.EMAIL, Activity.Kind.CALL, Activity.Kind.MEETING}
 
 
-def _keys_already_current(changed: list[DomainEvent]) -> set[int]:
-    """Events whose contact's keys are already what they should be (capture writes them).
+def _already_indexed(model: type[Contact | Company]):
+    """A ``done`` hook: the events whose record's keys need no re-indexing (``dedup``)."""
+    name = model._meta.model_name
 
-    A contact created in this transaction has key rows only if its creator wrote them (a
-    later change of its own comes with a ``contact.updated``); a changed one is compared.
-    """
-    updated = {e.subject_id for e in changed if e.name == "contact.updated"}
-    created = {e.subject_id for e in changed if e.name == "contact.created"} - updated
-    current = dedup.with_current_keys(updated) if updated else set()
-    if created:
-        current |= dedup.with_keys(created)
-    return {event.id for event in changed if event.subject_id in current}
+    def done(changed: list[DomainEvent]) -> set[int]:
+        created = {e.subject_id for e in changed if e.name == f"{name}.created"}
+        updated = {e.subject_id for e in changed if e.name == f"{name}.updated"}
+        current = dedup.already_indexed(model, created, updated)
+        return {event.id for event in changed if event.subject_id in current}
+
+    return done
 
 
-@events.on("contact.created", "contact.updated", done=_keys_already_current)
+@events.on("contact.created", "contact.updated", done=_already_indexed(Contact))
 def reindex_contact(event: DomainEvent) -> None:
     contact = Contact.objects.filter(pk=event.subject_id).first()
     if contact is not None:
         dedup.index_contact(contact)
 
 
-def _company_keys_already_current(changed: list[DomainEvent]) -> set[int]:
-    """Events whose company's keys are already current: nothing to re-index, nor its people.
-
-    As for contacts: a company created in this transaction with key rows had them written by
-    its creator (capture, imports); a changed one is compared.
-    """
-    updated = {e.subject_id for e in changed if e.name == "company.updated"}
-    created = {e.subject_id for e in changed if e.name == "company.created"} - updated
-    current = dedup.companies_with_current_keys(updated) if updated else set()
-    if created:
-        current |= dedup.companies_with_keys(created)
-    return {event.id for event in changed if event.subject_id in current}
-
-
-@events.on("company.created", "company.updated", done=_company_keys_already_current)
+@events.on("company.created", "company.updated", done=_already_indexed(Company))
 def reindex_company(event: DomainEvent) -> None:
     company = Company.objects.filter(pk=event.subject_id).first()
     if company is not None and dedup.index_company(company):
