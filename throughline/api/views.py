@@ -11,7 +11,9 @@ declares ``required_permissions`` (api/permissions.py) and calls its services wi
 * authentication (api/auth.py), the role check (audited when refused), throttling (429);
 * ``Idempotency-Key`` on every POST (api/idempotency.py);
 * writes (POST, PATCH, PUT, DELETE) run in one transaction, so a view that calls two services
-  changes everything or nothing.
+  changes everything or nothing; a view may validate and read first, outside it
+  (``prepare_write``): on SQLite every write transaction holds the one writer lock from its
+  start, and other writers wait for it.
 
 TRICKY: because of that last point, a service called from the API must use
 ``transaction.atomic`` without ``durable=True`` (a durable block cannot be nested).
@@ -64,6 +66,7 @@ class ApiViewMixin:
                 elif request.method in SAFE_METHODS:
                     response = handler(request, *args, **kwargs)
                 else:
+                    self.prepare_write(request, *args, **kwargs)
                     response = self._write(handler, claim, request, *args, **kwargs)
             except Exception as exc:
                 response = self.handle_exception(exc)
@@ -82,6 +85,9 @@ class ApiViewMixin:
         if handler is None:
             raise exceptions.MethodNotAllowed(request.method)
         return handler
+
+    def prepare_write(self, request, *args, **kwargs) -> None:
+        """Work a write does before its transaction (validation, reads); nothing by default."""
 
     def _write(self, handler, claim, request, *args, **kwargs):
         with transaction.atomic():

@@ -1,7 +1,8 @@
 """REST API v1 of intake: ``POST /leads`` (DESIGN §6), ``GET /leads``, ``GET /leads/{id}``.
 
-The API is one more channel: it turns the request into a ``LeadInput`` and calls
-``capture_lead``. ``Idempotency-Key``, the transaction, authentication, the role check and
+The API is one more channel: it turns the request into a ``LeadInput``, validates it and looks
+its person up before the write transaction (``capture.prepare``, from ``prepare_write``), and
+captures it inside (``capture.capture_prepared``). ``Idempotency-Key``, the transaction, authentication, the role check and
 problem responses come from ``ApiViewSet`` (api/views.py).
 """
 
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 
 from throughline.api.views import ApiViewSet
 from throughline.intake import access
-from throughline.intake.capture import LeadInput, capture_lead
+from throughline.intake.capture import LeadInput, capture_prepared, prepare
 from throughline.intake.models import Lead
 from throughline.intake.serializers import LeadCreateSerializer, LeadSerializer
 
@@ -57,15 +58,17 @@ class LeadViewSet(ApiViewSet):
     def retrieve(self, request, pk):
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=LeadCreateSerializer, responses={201: LeadSerializer})
-    def create(self, request):
-        """Capture a lead: a known person (same e-mail or phone) keeps their ``contact_id``."""
+    def prepare_write(self, request, *args, **kwargs) -> None:
+        # Validation and the person's look-up run before the write transaction (see
+        # ``capture.prepare``).
+        if self.action != "create":
+            return
         serializer = LeadCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         consents = data.pop("consent", [])
         actor = self.actor
-        result = capture_lead(
+        self.prepared = prepare(
             actor,
             LeadInput(
                 **data,
@@ -75,6 +78,11 @@ class LeadViewSet(ApiViewSet):
                 ip=actor.ip,
             ),
         )
+
+    @extend_schema(request=LeadCreateSerializer, responses={201: LeadSerializer})
+    def create(self, request):
+        """Capture a lead: a known person (same e-mail or phone) keeps their ``contact_id``."""
+        result = capture_prepared(self.actor, self.prepared)
         return Response(self.get_serializer(result.lead).data, status=status.HTTP_201_CREATED)
 
 

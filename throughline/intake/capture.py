@@ -371,14 +371,14 @@ def _names_conflict(contact: Contact, clean: _Clean) -> bool:
     return names is not None and (names[1] < 0.75 or names[0] < 0.6)
 
 
-def find_known_contact(clean: _Clean) -> tuple[Contact | None, str]:
+def find_known_contact(clean: _Clean, *, by_email: bool = True) -> tuple[Contact | None, str]:
     """The contact this person already is: same normalized e-mail, else same phone.
 
     A phone match counts only when it does not contradict the e-mail or the name: an office
     switchboard is shared by colleagues who are not one person.
     """
     contacts = Contact.objects.select_related("company")
-    if clean.email_normalized:
+    if by_email and clean.email_normalized:
         contact = contacts.filter(email_normalized=clean.email_normalized).first()
         if contact is not None:
             return contact, "email"
@@ -690,28 +690,79 @@ def captured_payload(lead: Lead, matches: list[dedup.Match]) -> dict[str, Any]:
 # --- The entry point -------------------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """A capture's input, validated, and what ``prepare`` read about its person."""
+
+    data: LeadInput
+    clean: _Clean
+    company: Company | None = None
+    known: tuple[Contact | None, str] = (None, "")
+    matches: list[dedup.Match] = field(default_factory=list)
+
+
+def prepare(actor: Actor, data: LeadInput) -> Prepared:
+    """Validate ``data`` and look its person up (company, known contact, likely matches),
+    writing nothing; raises ``ValidationError`` as ``capture_lead`` does.
+
+    Called before the write transaction — by ``capture_lead``, and by the API before the
+    transaction it opens — these reads and the validation do not hold SQLite's one writer
+    lock, which other captures wait for (``BEGIN IMMEDIATE``). ``capture_prepared`` looks
+    again, under the lock, only for what was not found: a company or person another capture
+    created meanwhile.
+    """
+    with batch_cache():
+        clean = clean_input(data, Organization.current())
+        clean.ip = clean.ip or actor.ip
+        prepared = Prepared(data, clean)
+        prepared.company = find_company(clean)
+        prepared.known = find_known_contact(clean)
+        if prepared.known[0] is None:
+            prepared.matches = _likely_matches(clean, prepared.company)
+    return prepared
+
+
+def _look_again(prepared: Prepared) -> tuple[Company | None, tuple[Contact | None, str], list]:
+    """What ``prepare`` found, and again what it did not find but this capture would create:
+    now that it writes alone (SQLite's lock, PostgreSQL's advisory locks) another capture may
+    have created it meanwhile. A person with the same e-mail needs no second look: the unique
+    e-mail refuses the second contact, and the next attempt finds the first."""
+    clean = prepared.clean
+    company = prepared.company
+    if company is None and clean.company_name:
+        company = find_company(clean)
+    known = prepared.known
+    if known[0] is None and clean.phone:
+        known = find_known_contact(clean, by_email=False)
+    return company, known, prepared.matches if known[0] is None else []
+
+
 def capture_lead(actor: Actor, data: LeadInput) -> CaptureResult:
     """Capture one inquiry from any channel (see the module docstring)."""
-    # One read of the organization, the source and the custom fields per capture.
-    with batch_cache():
-        org = Organization.current()
-        clean = clean_input(data, org)
-        clean.ip = clean.ip or actor.ip
-        for attempt in range(3):
+    return capture_prepared(actor, prepare(actor, data))
+
+
+def capture_prepared(actor: Actor, prepared: Prepared) -> CaptureResult:
+    """Write what ``prepare`` validated and found, in one transaction."""
+    for attempt in range(3):
+        # One read of the organization, the source and the custom fields per attempt.
+        with batch_cache():
             try:
                 # The capture's audit entries, events and jobs are written at its end, a
                 # kind at a time; the audit chain's head is locked last (see "TRICKY").
                 with transaction.atomic(), audit_log.batch(), jobs.batch(), events.batch():
-                    return _capture(actor, data, clean, org)
+                    return _capture(actor, prepared, Organization.current())
             except IntegrityError:
                 # Another capture of the same external id (or a new source's slug) committed
                 # first; everything here rolled back, and the next attempt finds its records.
                 if attempt == 2:
                     raise
+        prepared = prepare(actor, prepared.data)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) -> CaptureResult:
+def _capture(actor: Actor, prepared: Prepared, org: Organization) -> CaptureResult:
+    data, clean = prepared.data, prepared.clean
     if clean.external_id:
         existing = (
             Lead.objects.select_related("contact", "source")
@@ -731,11 +782,7 @@ def _capture(actor: Actor, data: LeadInput, clean: _Clean, org: Organization) ->
     source, source_created = _source(clean)
     routing = choose_owner(actor, data, source)
     owner = routing.owner
-    # Reads first: the first audited write locks the audit chain's head until commit, so
-    # the likely-match search runs before it (PostgreSQL captures queue on that lock).
-    company = find_company(clean)
-    looked_up = find_known_contact(clean)
-    matches = _likely_matches(clean, company) if looked_up[0] is None else []
+    company, looked_up, matches = _look_again(prepared)
     if company is None and clean.company_name:
         company = _create_company(actor, clean, owner)
     contact, contact_created, matched_on = _find_or_create_contact(
