@@ -117,6 +117,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'throughline.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with the app's writers queued (throughline/core/sqlite/base.py).
+    _db["ENGINE"] = "throughline.core.sqlite"
     # WAL + busy timeout: readers never block the writer, writers wait instead of failing.
     _db["OPTIONS"] = {
         "timeout": 20,
