@@ -125,7 +125,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
-            "PRAGMA foreign_keys=ON;"
+            "PRAGMA foreign_keys=ON; "
+            # Checkpoints run in a thread of their own (throughline/core/sqlite/base.py).
+            "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=4194304;"
         ),
     }
     # Kept open between requests: the last connection to close checkpoints the WAL into the

@@ -1,26 +1,33 @@
 """``capture_lead``: the one entry point every channel calls.
 
 Forms, the API, webhooks, e-mail-to-lead, calls, CSV import and manual entry each turn what
-they received into a ``LeadInput`` and call ``capture_lead(actor, data)``. In one
-transaction it:
+they received into a ``LeadInput`` and call ``capture_lead(actor, data)``. Before writing
+(``prepare``) it:
 
 1. validates and normalizes everything (names, e-mail, E.164 phone in the organization's
    region, website → domain, UTM, consent, custom fields) — bad input raises a
    ``ValidationError`` with one message per field, before anything is written;
-2. finds the person: an exact match on normalized e-mail or phone links the lead to that
-   contact (adding details it lacked, never overwriting); otherwise a contact is created
-   through ``crm.services`` and compared with likely matches (``dedup``), which are flagged
-   as ``PossibleDuplicate`` rows with a confidence;
-3. creates the lead with its owner and first-response deadline (``sla``), records consent,
+2. looks the person up: an exact match on normalized e-mail or phone, their company, and
+   for a new person the likely matches (``dedup``).
+
+Then in one transaction (``capture_prepared``; the API calls both halves itself, so that the
+first runs outside its transaction — on SQLite a write transaction holds the one writer lock
+from its start) it looks again for a company or person it would create (another capture may
+have made it meanwhile) and:
+
+3. links the lead to the known contact (adding details it lacked, never overwriting), or
+   creates the contact through ``crm.services`` and flags the likely matches as
+   ``PossibleDuplicate`` rows with a confidence;
+4. creates the lead with its owner and first-response deadline (``sla``), records consent,
    queues the acknowledgement e-mail, creates the owner's first-contact task, writes the
    audit entry and emits ``lead.captured``.
 
 Concurrency: the same new person submitted twice at once must give one contact. The
 database enforces it (``crm.Contact`` has a unique normalized e-mail); a capture that loses
 the race rolls back to a savepoint and links to the winner's contact. On PostgreSQL a
-transaction-scoped advisory lock per e-mail / phone / company is taken first, so captures of
-one person queue up instead of racing (and phone-only people, which have no unique
-constraint, are covered too).
+transaction-scoped advisory lock per e-mail / phone / company is taken first in the
+transaction (before the second look), so captures of one person queue up instead of racing
+(and phone-only people, which have no unique constraint, are covered too).
 
 TRICKY: lock order. The audit chain's head row is one lock every audited write takes. A
 capture keeps its audit entries (and events and jobs) until its end (``audit_log.batch``)
