@@ -4,8 +4,8 @@ For SQLite, and for PostgreSQL too when ``DATABASE_URL`` names a PostgreSQL serv
 
 1. a scratch database, migrated, seeded with N existing contacts (default 100k) and their
    companies and blocking keys, written with ``bulk_create``;
-2. the app served as in production (``throughline run --no-worker``: gunicorn, 2 processes ×
-   4 threads) on a free loopback port;
+2. the app served as in production (``throughline run --no-worker``: gunicorn, its default
+   2 processes × 1 thread) on a free loopback port;
 3. the ceiling: ``GET /healthz`` (a bare JSON view) at 16 concurrent keep-alive clients;
 4. speed to lead: a job worker and a real SMTP server (aiosmtpd) on loopback, leads posted at
    20/s; latency = SMTP server accepts the acknowledgement − the API answered 201;
@@ -421,7 +421,7 @@ def run_one(kind: str, args) -> None:
             **db.env,
             "PYTHONPATH": os.pathsep.join([tmp, str(REPO)]),
             "WEB_WORKERS": "2",
-            "WEB_THREADS": "4",
+            "WEB_THREADS": "1",
             "DJANGO_SETTINGS_MODULE": "bench_intake_settings",
         }
         setup_django(db.env)

@@ -35,7 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--demo", action="store_true", help="Load demo data when empty.")
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+        # One thread per process: requests are CPU-bound Python, and threads of one process share
+        # its interpreter lock — a capture holding SQLite's writer then waits for its neighbours
+        # (bench/intake.py, 2 cores: 2 × 1 captured 84–87 leads/s, p99 0.25–0.39 s; 2 × 4:
+        # 55–69, p99 0.56–0.70 s). More threads help requests that wait on the network.
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "1")))
         parser.add_argument("--no-worker", action="store_true", help="Do not start a job worker.")
 
     def handle(self, *args, **opts):
