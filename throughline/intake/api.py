@@ -2,8 +2,8 @@
 
 The API is one more channel: it turns the request into a ``LeadInput``, validates it and looks
 its person up before the write transaction (``capture.prepare``, from ``prepare_write``), and
-captures it inside (``capture.capture_prepared``). ``Idempotency-Key``, the transaction, authentication, the role check and
-problem responses come from ``ApiViewSet`` (api/views.py).
+captures it inside (``capture.capture_prepared``). ``Idempotency-Key``, the transaction,
+authentication, the role check and problem responses come from ``ApiViewSet`` (api/views.py).
 """
 
 from __future__ import annotations
