@@ -65,6 +65,7 @@ class _Checkpointer:
     def __init__(self, path: str):
         self.path = path
         self.wake = threading.Event()
+        self.done = threading.Event()  # set after each checkpoint, for whoever waits for one
         threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
 
     def _run(self) -> None:
@@ -76,6 +77,7 @@ class _Checkpointer:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error:
                 logger.warning("Checkpoint of %s failed", self.path, exc_info=True)
+            self.done.set()
 
 
 _checkpointers: dict[tuple[int, str], _Checkpointer] = {}
@@ -128,7 +130,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _queue_for_writing(self) -> None:
         if self._writer_lock is not None:
-            return  # already queued (a transaction begun again after a failed BEGIN)
+            # Still held: the last transaction ended without our commit or rollback (the
+            # sqlite3 module commits when autocommit is switched back on). Taking the locks
+            # again would wait for ourselves.
+            return
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
         deadline = time.monotonic() + timeout
         lock = _process_lock(str(self.settings_dict["NAME"]))
